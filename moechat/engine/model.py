@@ -1,0 +1,58 @@
+"""GptOss: the gpt-oss forward pass over a flat batch of tokens from many sequences (no padding)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from moechat.engine.config import ModelConfig
+from moechat.engine.kv_cache import KVPool
+from moechat.kernels.attention import AttentionBatch
+from moechat.kernels.dispatch import Ops
+from moechat.kernels.rope import rope_tables, yarn_inv_freq_and_scale
+
+EXPERT_KEYS = ("w1", "w1_blocks", "w1_scales", "w1_bias", "w2", "w2_blocks", "w2_scales", "w2_bias")
+
+
+class GptOss:
+    def __init__(self, cfg: ModelConfig, weights: dict[str, torch.Tensor], device: torch.device, dtype: torch.dtype):
+        self.cfg, self.w, self.device, self.dtype = cfg, weights, device, dtype
+        self.ops = Ops(device)
+        inv_freq, scale = yarn_inv_freq_and_scale(cfg.head_dim, cfg.rope_theta, cfg.rope_factor, cfg.rope_beta_fast,
+                                                  cfg.rope_beta_slow, cfg.original_context, cfg.rope_truncate)
+        self.cos, self.sin = rope_tables(cfg.max_position, inv_freq, scale, device)
+        self.experts = [{k: weights[f"layers.{i}.{k}"] for k in EXPERT_KEYS if f"layers.{i}.{k}" in weights}
+                        for i in range(cfg.num_layers)]
+        self.sm_scale = cfg.head_dim ** -0.5
+
+    @torch.inference_mode()
+    def forward(self, tokens: torch.Tensor, positions: torch.Tensor, batch: AttentionBatch, kv: KVPool,
+                logits_index: torch.Tensor) -> torch.Tensor:
+        """tokens, positions [T]; returns float32 logits [len(logits_index), vocab] for the chosen rows."""
+        x = self.w["embedding"][tokens]
+        for i in range(self.cfg.num_layers):
+            x = x + self.attention(i, self.ops.rmsnorm(x, self.w[f"layers.{i}.attn_norm"], self.cfg.rms_eps),
+                                   positions, batch, kv)
+            x = x + self.mlp(i, self.ops.rmsnorm(x, self.w[f"layers.{i}.mlp_norm"], self.cfg.rms_eps))
+        x = self.ops.rmsnorm(x[logits_index], self.w["norm"], self.cfg.rms_eps)
+        return F.linear(x, self.w["unembedding"]).float()
+
+    def attention(self, i: int, h: torch.Tensor, positions: torch.Tensor, batch: AttentionBatch, kv: KVPool) -> torch.Tensor:
+        c, p = self.cfg, f"layers.{i}."
+        T = h.shape[0]
+        qkv = F.linear(h, self.w[p + "qkv_w"], self.w[p + "qkv_b"])
+        qd, kd = c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim
+        q = qkv[:, :qd].view(T, c.num_heads, c.head_dim)
+        k = qkv[:, qd:qd + kd].view(T, c.num_kv_heads, c.head_dim)
+        v = qkv[:, qd + kd:].view(T, c.num_kv_heads, c.head_dim)
+        q = self.ops.apply_rope(q, self.cos, self.sin, positions)
+        k = self.ops.apply_rope(k, self.cos, self.sin, positions)
+        self.ops.write_kv(k, v, kv.k[i], kv.v[i], batch.slot_mapping)
+        window = c.sliding_window if c.is_sliding(i) else 0
+        o = self.ops.attention(q, kv.k[i], kv.v[i], self.w[p + "sinks"], batch, window, self.sm_scale)
+        return F.linear(o.reshape(T, qd), self.w[p + "o_w"], self.w[p + "o_b"])
+
+    def mlp(self, i: int, h: torch.Tensor) -> torch.Tensor:
+        p = f"layers.{i}."
+        weights, idx = self.ops.route(h, self.w[p + "router_w"], self.w[p + "router_b"], self.cfg.experts_per_token)
+        return self.ops.moe(h, weights, idx, self.experts[i], self.cfg.swiglu_limit)

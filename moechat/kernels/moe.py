@@ -1,0 +1,59 @@
+"""Mixture of experts on MXFP4 weights: routing, dequantization and the expert MLPs, torch reference.
+
+MXFP4 as stored by gpt-oss: blocks [..., G, 16] uint8 hold 32 fp4 values per group (low nibble first),
+scales [..., G] uint8 are e8m0 exponents: value = fp4 * 2^(scale - 127).
+"""
+
+from __future__ import annotations
+
+import torch
+
+FP4_VALUES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0)
+SWIGLU_ALPHA = 1.702
+
+
+def dequant_mxfp4(blocks: torch.Tensor, scales: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """[..., G, 16] uint8 + [..., G] uint8 -> [..., G * 32] of dtype."""
+    lut = torch.tensor(FP4_VALUES, dtype=torch.float32, device=blocks.device)
+    lo = lut[(blocks & 0x0F).long()]
+    hi = lut[(blocks >> 4).long()]
+    vals = torch.stack([lo, hi], dim=-1).flatten(-2)  # [..., G, 32]
+    vals = torch.ldexp(vals, scales.to(torch.int32)[..., None] - 127)
+    return vals.flatten(-2).to(dtype)
+
+
+def route_ref(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int):
+    """Top-k of the raw router logits, softmax over those k. Returns (weights fp32 [T,k], experts int [T,k])."""
+    logits = torch.nn.functional.linear(x, router_w, router_b)
+    vals, idx = torch.topk(logits, top_k, dim=-1, sorted=True)
+    return torch.softmax(vals.float(), dim=-1), idx
+
+
+def swiglu_ref(h: torch.Tensor, limit: float) -> torch.Tensor:
+    """h [..., 2I] with gate/up interleaved (even = gate, odd = up)."""
+    gate, up = h[..., 0::2], h[..., 1::2]
+    gate = gate.clamp(max=limit)
+    up = up.clamp(-limit, limit)
+    return gate * torch.sigmoid(SWIGLU_ALPHA * gate) * (up + 1)
+
+
+def expert_weight(experts: dict, name: str, e: int, dtype: torch.dtype) -> torch.Tensor:
+    """Expert e's weight `name` ("w1" [2I, H] or "w2" [H, I]) as a dense matrix."""
+    if name in experts:
+        return experts[name][e].to(dtype)
+    return dequant_mxfp4(experts[name + "_blocks"][e], experts[name + "_scales"][e], dtype)
+
+
+def moe_ref(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float) -> torch.Tensor:
+    """x [T, H] normalized input; weights/idx [T, k] from routing; experts holds w1*/w2* and biases."""
+    out = torch.zeros(x.shape, dtype=torch.float32, device=x.device)
+    dtype = x.dtype
+    for e in torch.unique(idx).tolist():
+        tok, slot = (idx == e).nonzero(as_tuple=True)
+        w1 = expert_weight(experts, "w1", e, dtype)
+        w2 = expert_weight(experts, "w2", e, dtype)
+        h = torch.nn.functional.linear(x[tok], w1, experts["w1_bias"][e])
+        h = swiglu_ref(h, limit)
+        y = torch.nn.functional.linear(h, w2, experts["w2_bias"][e])
+        out.index_add_(0, tok, y.float() * weights[tok, slot, None])
+    return out.to(x.dtype)

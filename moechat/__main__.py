@@ -1,0 +1,5 @@
+import sys
+
+from moechat.cli import main
+
+sys.exit(main())

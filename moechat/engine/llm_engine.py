@@ -1,0 +1,238 @@
+"""LLMEngine: add requests, step the batch, collect outputs. Single-threaded; EngineWorker wraps it."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from moechat.engine.block_manager import BlockManager
+from moechat.engine.checkpoint import load_model_weights
+from moechat.engine.kv_cache import KVPool, bytes_per_block
+from moechat.engine.model import GptOss
+from moechat.engine.model_runner import ModelRunner
+from moechat.engine.sampling import SamplingParams, make_generator, sample
+from moechat.engine.scheduler import Scheduler
+from moechat.engine.sequence import Sequence, Status
+from moechat.errors import MoechatError
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class EngineArgs:
+    model: str = "synthetic:tiny"
+    device: str | None = None  # None: cuda if available, else cpu
+    dtype: str | None = None   # None: bfloat16 on cuda, float32 on cpu
+    kv_cache_gb: float | None = None  # None: 90% of free GPU memory after loading, or 1 GB on cpu
+    block_size: int = 16
+    max_num_seqs: int = 256
+    max_num_batched_tokens: int = 8192
+    max_model_len: int | None = None  # None: the model's context
+    prefix_caching: bool = True
+    seed: int = 0  # synthetic weights
+
+    def resolved_device(self) -> torch.device:
+        dev = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if dev.startswith("cuda") and not torch.cuda.is_available():
+            raise MoechatError(f"--device {dev}: CUDA is not available on this machine")
+        try:
+            return torch.device(dev)
+        except RuntimeError:
+            raise MoechatError(f"--device {dev}: not a device torch knows (try cpu or cuda)") from None
+
+    def resolved_dtype(self, device: torch.device) -> torch.dtype:
+        name = self.dtype or ("bfloat16" if device.type == "cuda" else "float32")
+        if name not in DTYPES:
+            raise MoechatError(f"--dtype {name}: choose one of {', '.join(DTYPES)}")
+        return DTYPES[name]
+
+
+@dataclass
+class RequestOutput:
+    request_id: int
+    new_token_ids: list[int]
+    finished: bool
+    finish_reason: str | None = None
+    error: str | None = None
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    generated_tokens: int = 0
+    ttft_s: float | None = None
+    decode_tokens_per_s: float | None = None
+
+
+@dataclass
+class EngineStats:
+    prefill_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    decode_tokens: int = 0
+    prefill_time: float = 0.0
+    decode_time: float = 0.0
+    steps: int = 0
+    ttfts: list[float] = field(default_factory=list)
+
+
+class LLMEngine:
+    def __init__(self, args: EngineArgs, progress: Callable[[int, int], None] | None = None):
+        self.args = args
+        self.device = args.resolved_device()
+        self.dtype = args.resolved_dtype(self.device)
+        t0 = time.perf_counter()
+        self.config, weights = load_model_weights(args.model, self.device, self.dtype, args.seed, progress)
+        self.model = GptOss(self.config, weights, self.device, self.dtype)
+        self.load_time = time.perf_counter() - t0
+        self.max_model_len = min(args.max_model_len or self.config.max_position, self.config.max_position)
+        self.kv = KVPool.sized(self.config, self._kv_budget(), args.block_size, self.device, self.dtype)
+        self.blocks = BlockManager(self.kv.num_blocks, args.block_size, args.prefix_caching)
+        self.scheduler = Scheduler(self.blocks, args.max_num_seqs, args.max_num_batched_tokens)
+        self.runner = ModelRunner(self.model, self.kv)
+        self.seqs: dict[int, Sequence] = {}
+        self.ids = itertools.count()
+        self.stats = EngineStats()
+        self._rejected: list[RequestOutput] = []
+
+    def _kv_budget(self) -> int:
+        per_block = bytes_per_block(self.config, self.args.block_size, self.dtype)
+        # never more than max_num_seqs full-length sequences could use
+        cap = per_block * self.args.max_num_seqs * -(-self.max_model_len // self.args.block_size)
+        if self.args.kv_cache_gb is not None:
+            return min(int(self.args.kv_cache_gb * 2**30), cap)
+        if self.device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(self.device)
+            return min(int(free * 0.9) - 2 * 2**30, cap)
+        return min(2**30, cap)
+
+    # --- requests -------------------------------------------------------------------------------
+    def add_request(self, prompt_token_ids: list[int], params: SamplingParams) -> int:
+        rid = next(self.ids)
+        seq = Sequence(rid, list(prompt_token_ids), params, make_generator(params, self.device))
+        self.seqs[rid] = seq
+        error = self._check_fits(seq)
+        if error:
+            seq.status, seq.finish_reason, seq.error = Status.FINISHED, "error", error
+            self._rejected.append(self._output(seq, []))
+        else:
+            self.scheduler.add(seq)
+        return rid
+
+    def _check_fits(self, seq: Sequence) -> str | None:
+        if not seq.prompt:
+            return "empty prompt"
+        if len(seq.prompt) >= self.max_model_len:
+            return f"prompt has {len(seq.prompt)} tokens; the context holds {self.max_model_len}"
+        bad = [t for t in seq.prompt if not 0 <= t < self.config.vocab_size]
+        if bad:
+            return f"token id {bad[0]} is outside the vocabulary"
+        need = -(-min(len(seq.prompt) + seq.params.max_tokens, self.max_model_len) // self.args.block_size)
+        if need > self.blocks.num_blocks:
+            return (f"request needs {need} KV blocks but the pool has {self.blocks.num_blocks}; "
+                    f"raise --kv-cache-gb or lower max tokens")
+        return None
+
+    def abort(self, request_id: int) -> None:
+        seq = self.seqs.get(request_id)
+        if seq is not None and not seq.finished:
+            self._finish(seq, "cancelled")
+            self._rejected.append(self._output(seq, []))
+
+    def has_unfinished(self) -> bool:
+        return self.scheduler.has_work() or bool(self._rejected)
+
+    # --- the step -------------------------------------------------------------------------------
+    def step(self) -> list[RequestOutput]:
+        outputs, self._rejected = self._rejected, []
+        chunks = self.scheduler.schedule()
+        if not chunks:
+            return outputs
+        t0 = time.perf_counter()
+        logits = self.runner.run(chunks)
+        sampling = [c for c in chunks if c.samples]
+        tokens = sample(logits, [c.seq.params for c in sampling], [c.seq.generator for c in sampling])
+        dt = time.perf_counter() - t0
+        now = time.perf_counter()
+        # a decode chunk runs only the token sampled last step; everything else is prompt or recompute
+        n_decode = sum(1 for c in chunks if c.length == 1 and c.seq.output and c.start == c.seq.length - 1)
+        n_prefill = sum(c.length for c in chunks) - n_decode
+        self.stats.steps += 1
+        self.stats.prefill_tokens += n_prefill
+        self.stats.decode_tokens += n_decode
+        if n_prefill:
+            self.stats.prefill_time += dt
+        else:
+            self.stats.decode_time += dt
+        for c in chunks:
+            c.seq.num_computed += c.length
+            c.seq.prefilled_tokens += max(0, min(c.start + c.length, len(c.seq.prompt)) - c.start)
+            self.blocks.commit_full_blocks(c.seq)
+        for c, tok in zip(sampling, tokens):
+            seq = c.seq
+            seq.output.append(tok)
+            if seq.first_token_time is None:
+                seq.first_token_time = now
+                self.stats.ttfts.append(now - seq.arrival)
+            reason = self._stop_reason(seq, tok)
+            if reason:
+                self._finish(seq, reason)
+            outputs.append(self._output(seq, [tok]))
+        return outputs
+
+    def _stop_reason(self, seq: Sequence, tok: int) -> str | None:
+        if tok in seq.params.stop_token_ids:
+            return "stop"
+        if len(seq.output) >= seq.params.max_tokens or seq.length >= self.max_model_len:
+            return "length"
+        return None
+
+    def _finish(self, seq: Sequence, reason: str) -> None:
+        self.scheduler.finish(seq, reason)
+        seq.finish_time = time.perf_counter()
+        self.stats.cached_prompt_tokens += seq.cached_tokens
+
+    def _output(self, seq: Sequence, new: list[int]) -> RequestOutput:
+        out = RequestOutput(seq.id, new, seq.finished, seq.finish_reason, seq.error)
+        if seq.finished:
+            out.prompt_tokens, out.cached_tokens, out.generated_tokens = len(seq.prompt), seq.cached_tokens, len(seq.output)
+            if seq.first_token_time is not None:
+                out.ttft_s = seq.first_token_time - seq.arrival
+                if len(seq.output) > 1 and seq.finish_time:
+                    out.decode_tokens_per_s = (len(seq.output) - 1) / max(seq.finish_time - seq.first_token_time, 1e-9)
+            del self.seqs[seq.id]
+        return out
+
+    # --- batch use --------------------------------------------------------------------------------
+    def generate(self, prompts: list[list[int]], params: SamplingParams | list[SamplingParams],
+                 on_output: Callable[[RequestOutput], None] | None = None) -> list[RequestOutput]:
+        """Run every prompt to completion through continuous batching; results in input order, with
+        each request's full output in new_token_ids."""
+        plist = params if isinstance(params, list) else [params] * len(prompts)
+        ids = [self.add_request(p, sp) for p, sp in zip(prompts, plist)]
+        tokens: dict[int, list[int]] = {i: [] for i in ids}
+        final: dict[int, RequestOutput] = {}
+        while len(final) < len(ids):
+            for out in self.step():
+                tokens[out.request_id] += out.new_token_ids
+                if on_output:
+                    on_output(out)
+                if out.finished:
+                    final[out.request_id] = out
+        for i in ids:
+            final[i].new_token_ids = tokens[i]
+        return [final[i] for i in ids]
+
+    def snapshot(self) -> dict:
+        s = self.stats
+        prompt = s.prefill_tokens + s.cached_prompt_tokens
+        return {
+            "running": len(self.scheduler.running), "waiting": len(self.scheduler.waiting),
+            "kv_blocks_used": self.blocks.num_used, "kv_blocks_total": self.blocks.num_blocks,
+            "prefill_tokens": s.prefill_tokens, "cached_prompt_tokens": s.cached_prompt_tokens,
+            "prefix_hit_rate": s.cached_prompt_tokens / prompt if prompt else 0.0,
+            "prefill_tokens_per_s": s.prefill_tokens / s.prefill_time if s.prefill_time else 0.0,
+            "decode_tokens_per_s": s.decode_tokens / s.decode_time if s.decode_time else 0.0,
+            "mean_ttft_s": sum(s.ttfts) / len(s.ttfts) if s.ttfts else None,
+            "preemptions": self.scheduler.num_preemptions,
+        }

@@ -1,0 +1,235 @@
+"""EngineWorker: one thread owns the engine (and so the CUDA context); others submit and stream.
+
+A RequestHandle receives the engine's tokens as Deltas: text from an incremental detokenizer (never a
+split UTF-8 character), the token ids, and the harmony channel. It can be read as a blocking iterator
+(CLI) or as an async iterator of batches (Textual), which wakes the event loop once per engine step at
+most, never once per token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+from moechat.engine.harmony import CHAT_STOP_IDS, Conversation, HarmonyStreamParser, render_prompt
+from moechat.engine.llm_engine import EngineArgs, LLMEngine, RequestOutput
+from moechat.engine.sampling import SamplingParams
+from moechat.engine.tokenizer import IncrementalDetokenizer, Tokenizer
+from moechat.errors import MoechatError
+
+__all__ = ["Delta", "EngineArgs", "EngineWorker", "Finish", "RequestHandle"]
+
+
+@dataclass
+class Delta:
+    text: str
+    token_ids: list[int]
+    channel: str | None  # "analysis" | "commentary" | "final"; None for raw completions
+
+
+@dataclass
+class Finish:
+    reason: str  # "stop" | "length" | "cancelled" | "error"
+    error: str | None
+    prompt_tokens: int
+    cached_tokens: int
+    generated_tokens: int
+    ttft_s: float | None
+    decode_tokens_per_s: float | None
+
+
+class RequestHandle:
+    def __init__(self, worker: "EngineWorker", prompt_ids: list[int], params: SamplingParams, harmony: bool):
+        self.worker = worker
+        self.prompt_ids = prompt_ids
+        self.params = params
+        self.request_id: int | None = None
+        self.finish: Finish | None = None
+        self._parser = HarmonyStreamParser(worker.tokenizer) if harmony else None
+        self._detok = None if harmony else IncrementalDetokenizer(worker.tokenizer)
+        self._pending: deque[Delta] = deque()
+        self._done = False
+        self._cond = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+
+    def cancel(self) -> None:
+        self.worker._commands.put(("cancel", self))
+
+    # --- called on the worker thread ---------------------------------------------------------------
+    def _feed(self, out: RequestOutput) -> None:
+        deltas = []
+        for tok in out.new_token_ids:
+            if self._parser is not None:
+                pieces = self._parser.push(tok)
+                deltas += [Delta(p.text, [], p.channel) for p in pieces]
+                if deltas:
+                    deltas[-1].token_ids.append(tok)
+                else:
+                    deltas.append(Delta("", [tok], None))
+            else:
+                deltas.append(Delta(self._detok.push(tok), [tok], None))
+        if out.finished:
+            tail = self._parser.finish() if self._parser is not None else []
+            deltas += [Delta(p.text, [], p.channel) for p in tail]
+            if self._detok is not None and (rest := self._detok.flush()):
+                deltas.append(Delta(rest, [], None))
+        self._push(deltas, Finish(out.finish_reason or "error", out.error, out.prompt_tokens, out.cached_tokens,
+                                  out.generated_tokens, out.ttft_s, out.decode_tokens_per_s) if out.finished else None)
+
+    def _fail(self, message: str) -> None:
+        self._push([], Finish("error", message, len(self.prompt_ids), 0, 0, None, None))
+
+    def _push(self, deltas: list[Delta], finish: Finish | None) -> None:
+        with self._cond:
+            self._pending.extend(d for d in deltas if d.text or d.token_ids)
+            if finish is not None:
+                self.finish, self._done = finish, True
+            self._cond.notify_all()
+            loop, event = self._loop, self._event
+        if loop is not None:
+            loop.call_soon_threadsafe(event.set)
+
+    # --- consumers ---------------------------------------------------------------------------------
+    def __iter__(self):
+        while True:
+            with self._cond:
+                while not self._pending and not self._done:
+                    self._cond.wait()
+                if not self._pending:
+                    return
+                delta = self._pending.popleft()
+            yield delta
+
+    async def stream(self):
+        """Async iterator of list[Delta]: everything that arrived since the consumer last woke."""
+        with self._cond:
+            self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
+        while True:
+            with self._cond:
+                batch, self._pending = list(self._pending), deque()
+                done = self._done
+                if not batch and not done:
+                    self._event.clear()
+            if batch:
+                yield batch
+            elif done:
+                return
+            else:
+                await self._event.wait()
+
+    def text(self) -> str:
+        """Block until finished; all final-channel (or raw) text."""
+        return "".join(d.text for d in self if d.channel in (None, "final"))
+
+
+class EngineWorker:
+    def __init__(self, args: EngineArgs, on_load_progress: Callable[[int, int], None] | None = None):
+        self.args = args
+        self.tokenizer = Tokenizer()
+        self.on_load_progress = on_load_progress
+        self.engine: LLMEngine | None = None
+        self.ready = threading.Event()
+        self.load_error: str | None = None
+        self._commands: queue.Queue = queue.Queue()
+        self._handles: dict[int, RequestHandle] = {}
+        self._thread = threading.Thread(target=self._run, name="moechat-engine", daemon=True)
+        self._stats: dict = {}
+
+    def start(self) -> "EngineWorker":
+        self._thread.start()
+        return self
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        if not self.ready.wait(timeout):
+            raise MoechatError("the model is still loading")
+        if self.load_error:
+            raise MoechatError(self.load_error)
+
+    def submit_tokens(self, prompt_ids: list[int], params: SamplingParams) -> RequestHandle:
+        handle = RequestHandle(self, list(prompt_ids), params, harmony=False)
+        self._commands.put(("submit", handle))
+        return handle
+
+    def submit_chat(self, conversation: Conversation, params: SamplingParams) -> RequestHandle:
+        ids = render_prompt(self.tokenizer, conversation)
+        stops = tuple(dict.fromkeys(params.stop_token_ids + CHAT_STOP_IDS))
+        params = SamplingParams(params.temperature, params.top_p, params.top_k, params.seed, params.max_tokens, stops)
+        handle = RequestHandle(self, ids, params, harmony=True)
+        self._commands.put(("submit", handle))
+        return handle
+
+    def stats(self) -> dict:
+        return dict(self._stats)
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        if self._thread.is_alive():
+            self._commands.put(("stop", None))
+            self._thread.join(timeout)
+
+    # --- the engine thread ---------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self.engine = LLMEngine(self.args, self.on_load_progress)
+            self._stats = self.engine.snapshot()
+        except MoechatError as e:
+            self.load_error = str(e)
+        except Exception as e:  # a load failure must reach the UI as one line, not kill the thread silently
+            self.load_error = f"loading {self.args.model} failed: {type(e).__name__}: {e}"
+        finally:
+            self.ready.set()
+        while True:
+            block = self.engine is None or not self.engine.has_unfinished()
+            try:
+                while True:
+                    cmd, handle = self._commands.get(block=block)
+                    block = False
+                    if cmd == "stop":
+                        self._fail_all("the engine shut down")
+                        return
+                    self._apply(cmd, handle)
+            except queue.Empty:
+                pass
+            if self.engine is not None and self.engine.has_unfinished():
+                self._step()
+
+    def _apply(self, cmd: str, handle: RequestHandle) -> None:
+        if self.engine is None:
+            handle._fail(self.load_error or "the engine is not loaded")
+        elif cmd == "submit":
+            handle.request_id = self.engine.add_request(handle.prompt_ids, handle.params)
+            self._handles[handle.request_id] = handle
+        elif cmd == "cancel" and handle.request_id is not None:
+            self.engine.abort(handle.request_id)
+
+    def _step(self) -> None:
+        try:
+            outputs = self.engine.step()
+        except Exception as e:  # fail the requests in flight; the engine and other requests go on
+            traceback.print_exc()
+            self._fail_all(f"engine error: {type(e).__name__}: {e}")
+            return
+        for out in outputs:
+            handle = self._handles.get(out.request_id)
+            if handle is None:
+                continue
+            try:
+                handle._feed(out)
+            except Exception as e:  # a bad delta must fail this request only
+                self.engine.abort(out.request_id)
+                handle._fail(f"{type(e).__name__}: {e}")
+            if out.finished or handle.finish is not None:
+                self._handles.pop(out.request_id, None)
+        self._stats = self.engine.snapshot()
+
+    def _fail_all(self, message: str) -> None:
+        for rid, handle in list(self._handles.items()):
+            if self.engine is not None:
+                self.engine.abort(rid)  # its output comes out of the next step to no handle: dropped
+            handle._fail(message)
+        self._handles.clear()

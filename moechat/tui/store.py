@@ -154,7 +154,7 @@ def _now() -> str:
 def title_from(text: str, limit: int = 48) -> str:
     """A session title from its first message: the first non-empty line, cut at a word near `limit`."""
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    line = " ".join(line.lstrip("#>*- ").split())
+    line = " ".join(line.lstrip("#>*- ").replace("**", "").replace("`", "").split())
     if not line:
         return "New chat"
     if len(line) <= limit:

@@ -1,0 +1,1 @@
+"""The chat screen's widgets: session list, transcript (message views), composer, status bar."""

@@ -11,7 +11,7 @@ import torch
 
 from moechat.kernels.attention import paged_attention_ref, write_kv_ref
 from moechat.kernels.moe import moe_ref, route_ref
-from moechat.kernels.norm import rmsnorm_ref
+from moechat.kernels.norm import add_rmsnorm_ref, rmsnorm_ref
 from moechat.kernels.rope import apply_rope_ref
 
 
@@ -19,14 +19,40 @@ def use_triton(device: torch.device) -> bool:
     return device.type == "cuda" and os.environ.get("MOECHAT_KERNELS", "triton") != "torch"
 
 
+def rope_write_kv_ref(q, k, v, cos, sin, positions, k_cache, v_cache, slot_mapping):
+    """Rotate q and k, store rotated k and v in the pool; returns rotated q."""
+    write_kv_ref(apply_rope_ref(k, cos, sin, positions), v, k_cache, v_cache, slot_mapping)
+    return apply_rope_ref(q, cos, sin, positions)
+
+
 class Ops:
-    """The ops the model calls, bound once to one device."""
+    """The ops the model calls, bound once to one device. Besides the model's current calls it offers two
+    fused ones: add_rmsnorm(x, residual, w, eps) -> (normed, x + residual) and
+    rope_write_kv(q, k, v, cos, sin, positions, k_cache, v_cache, slot_mapping) -> rotated q."""
 
     def __init__(self, device: torch.device):
+        self.triton = use_triton(device)
         self.rmsnorm = rmsnorm_ref
+        self.add_rmsnorm = add_rmsnorm_ref
         self.apply_rope = apply_rope_ref
         self.write_kv = write_kv_ref
+        self.rope_write_kv = rope_write_kv_ref
         self.attention = paged_attention_ref
         self.route = route_ref
-        self.moe = moe_ref
-        self.triton = use_triton(device)
+        self._moe_mxfp4 = moe_ref
+        if self.triton:
+            from moechat.kernels import attention_triton, moe_triton, norm_triton, rope_triton
+
+            self.rmsnorm = norm_triton.rmsnorm
+            self.add_rmsnorm = norm_triton.add_rmsnorm
+            self.apply_rope = rope_triton.apply_rope
+            self.rope_write_kv = rope_triton.rope_write_kv
+            self.attention = attention_triton.paged_attention
+            self.route = moe_triton.route
+            self._moe_mxfp4 = moe_triton.moe
+
+    def moe(self, x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float):
+        # the Triton MoE reads MXFP4; dense experts (unquantized checkpoints) stay on the reference
+        if "w1_blocks" in experts:
+            return self._moe_mxfp4(x, weights, idx, experts, limit)
+        return moe_ref(x, weights, idx, experts, limit)

@@ -1,0 +1,272 @@
+"""MoE on packed MXFP4 experts in Triton: fused routing, grouping by expert, two grouped GEMMs.
+
+route: one kernel does router logits (GEMM over the hidden size), top-k and the softmax over the k.
+moe:   pairs (token, slot) are counted per expert and scattered into expert order (two small kernels, no host
+       sync, so decode can be captured in a CUDA graph); then
+       up   = per expert tile: gather x rows, x @ w1^T reading MXFP4 nibbles + e8m0 scales and dequantizing
+              in registers, + bias, clamped SwiGLU on the interleaved gate/up columns -> h (expert order);
+       down = h @ w2^T (MXFP4 again) + bias, times the pair's routing weight -> y [T, k, H] fp32;
+       sum  = y summed over k per token (a fixed order: deterministic, unlike atomics).
+Each GEMM program finds its (expert, rows) from the per-expert counts, so the grid is a static bound:
+min(pairs, ceil(pairs / BM) + experts) row tiles, the extras exit at once. Decode-sized batches use a
+16-row tile; prefill uses large tiles (see _configs).
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from moechat.kernels.moe import SWIGLU_ALPHA
+
+
+def _precision(dtype: torch.dtype) -> str:
+    return "ieee" if dtype == torch.float32 else "tf32"
+
+
+@triton.jit
+def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, stride_w,
+                  TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
+                  PREC: tl.constexpr):
+    rows = tl.program_id(0) * BT + tl.arange(0, BT)
+    rmask = rows < T
+    ex = tl.arange(0, EP)
+    emask = ex < E
+    acc = tl.zeros([BT, EP], tl.float32)
+    for k0 in range(0, K, BK):
+        kk = k0 + tl.arange(0, BK)
+        kmask = kk < K
+        x = tl.load(x_ptr + rows[:, None].to(tl.int64) * stride_x + kk[None, :], mask=rmask[:, None] & kmask[None, :],
+                    other=0.0)
+        w = tl.load(w_ptr + ex[:, None] * stride_w + kk[None, :], mask=emask[:, None] & kmask[None, :], other=0.0)
+        acc = tl.dot(x, tl.trans(w), acc, input_precision=PREC)
+    acc += tl.load(b_ptr + ex, mask=emask, other=0.0).to(tl.float32)[None, :]
+    # the reference ranks logits rounded to the activation dtype
+    logits = tl.where(emask[None, :], acc.to(x_ptr.dtype.element_ty).to(tl.float32), float("-inf"))
+    kcol = tl.arange(0, KP)[None, :]
+    vals = tl.zeros([BT, KP], tl.float32)
+    picks = tl.zeros([BT, KP], tl.int32)
+    for j in tl.static_range(TOPK):
+        best = tl.max(logits, axis=1)
+        pick = tl.min(tl.where(logits == best[:, None], ex[None, :], EP), axis=1)  # lowest index wins ties
+        vals = tl.where(kcol == j, best[:, None], vals)
+        picks = tl.where(kcol == j, pick[:, None], picks)
+        logits = tl.where(ex[None, :] == pick[:, None], float("-inf"), logits)
+    kmask2 = kcol < TOPK
+    p = tl.where(kmask2, tl.exp(vals - tl.max(tl.where(kmask2, vals, float("-inf")), axis=1)[:, None]), 0.0)
+    p = p / tl.sum(p, axis=1)[:, None]
+    out = rows[:, None] * TOPK + kcol
+    omask = rmask[:, None] & kmask2
+    tl.store(weights_ptr + out, p, mask=omask)
+    tl.store(idx_ptr + out, picks, mask=omask)
+
+
+def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int):
+    """Same contract as route_ref: (weights fp32 [T, k], experts int32 [T, k]), experts in descending logit."""
+    T, K = x.shape
+    E = router_w.shape[0]
+    weights = torch.empty((T, top_k), dtype=torch.float32, device=x.device)
+    idx = torch.empty((T, top_k), dtype=torch.int32, device=x.device)
+    if T:
+        x = x.contiguous()
+        bt = 16 if T <= 16 or not x.is_cuda else 64
+        _route_kernel[(triton.cdiv(T, bt),)](
+            x, router_w, router_b, weights, idx, T, K, E, x.stride(0), router_w.stride(0), TOPK=top_k,
+            KP=triton.next_power_of_2(top_k), BT=bt, BK=128 if x.is_cuda else 32,
+            EP=max(16, triton.next_power_of_2(E)), PREC=_precision(x.dtype), num_warps=4)
+    return weights, idx
+
+
+@triton.jit
+def _count_kernel(idx_ptr, chunk_counts_ptr, P, CHUNK: tl.constexpr, EP: tl.constexpr):
+    """chunk_counts[c, e] = pairs of chunk c routed to expert e."""
+    c = tl.program_id(0)
+    p = c * CHUNK + tl.arange(0, CHUNK)
+    e = tl.load(idx_ptr + p, mask=p < P, other=EP)
+    onehot = (e[:, None] == tl.arange(0, EP)[None, :]).to(tl.int32)
+    tl.store(chunk_counts_ptr + c * EP + tl.arange(0, EP), tl.sum(onehot, axis=0))
+
+
+@triton.jit
+def _scatter_kernel(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, P, NC,
+                    CHUNK: tl.constexpr, EP: tl.constexpr, NCP: tl.constexpr):
+    """sorted[expert_start[e] + rank] = pair: expert order, pair order within an expert."""
+    c = tl.program_id(0)
+    ex = tl.arange(0, EP)
+    chunks = tl.arange(0, NCP)
+    cc = tl.load(chunk_counts_ptr + chunks[:, None] * EP + ex[None, :], mask=chunks[:, None] < NC, other=0)
+    totals = tl.sum(cc, axis=0)
+    before = tl.sum(tl.where(chunks[:, None] < c, cc, 0), axis=0)
+    base = tl.cumsum(totals, axis=0) - totals + before
+    p = c * CHUNK + tl.arange(0, CHUNK)
+    e = tl.load(idx_ptr + p, mask=p < P, other=EP)
+    onehot = e[:, None] == ex[None, :]
+    rank = tl.cumsum(onehot.to(tl.int32), axis=0) - 1
+    dest = tl.sum(tl.where(onehot, rank + base[None, :], 0), axis=1)
+    tl.store(sorted_ptr + dest, p, mask=p < P)
+    if c == 0:
+        tl.store(counts_ptr + ex, totals)
+
+
+@triton.jit
+def _tile_rows(counts_ptr, t, BM: tl.constexpr, EP: tl.constexpr):
+    """Row tile t of the expert-ordered pairs -> (expert, first row, end row of that expert); expert == EP
+    when t is past the last tile."""
+    ex = tl.arange(0, EP)
+    counts = tl.load(counts_ptr + ex)
+    tiles = tl.cdiv(counts, BM)
+    tile_end = tl.cumsum(tiles, axis=0)
+    e = tl.sum((tile_end <= t).to(tl.int32), axis=0)
+    this = ex == e
+    first_tile = tl.sum(tl.where(this, tile_end - tiles, 0), axis=0)
+    start = tl.sum(tl.where(this, tl.cumsum(counts, axis=0) - counts, 0), axis=0)
+    row_end = start + tl.sum(tl.where(this, counts, 0), axis=0)
+    return e, start + (t - first_tile) * BM, row_end
+
+
+@triton.jit
+def _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
+                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr):
+    """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> [BN, BK] DTYPE."""
+    kb = k0 // 2 + tl.arange(0, BK // 2)
+    packed = tl.load(blocks_ptr + n[:, None] * stride_bn + kb[None, :], mask=nmask[:, None] & (kb < K // 2)[None, :],
+                     other=0)
+    kg = k0 // 32 + tl.arange(0, BK // 32)
+    s = tl.load(scales_ptr + n[:, None] * stride_sn + kg[None, :], mask=nmask[:, None] & (kg < K // 32)[None, :],
+                other=127).to(tl.int32)
+    # e8m0 -> 2^(s-127) via the exponent field, times 2^14 to undo the fp16 placement below
+    scale = (s << 23).to(tl.float32, bitcast=True) * 16384.0
+    nib = tl.join(packed & 0xF, packed >> 4).reshape([BN, BK]).to(tl.uint16)  # low nibble first
+    # e2m1 bits dropped into fp16's sign/exponent/mantissa give fp4 * 2^-14 exactly (subnormal 0.5 included)
+    v = (((nib & 7) << 9) | ((nib & 8) << 12)).to(tl.float16, bitcast=True).to(tl.float32)
+    v = (v.reshape([BN, BK // 32, 32]) * scale[:, :, None]).reshape([BN, BK])
+    return v.to(DTYPE)
+
+
+@triton.jit
+def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn,
+                  BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr):
+    """a[a_rows, :K] @ W[n, :K]^T with W in MXFP4 -> [BM, BN] fp32."""
+    acc = tl.zeros([BM, BN], tl.float32)
+    a_row_ptr = a_ptr + a_rows[:, None].to(tl.int64) * stride_a
+    for k0 in range(0, K, BK):
+        kk = k0 + tl.arange(0, BK)
+        a = tl.load(a_row_ptr + kk[None, :], mask=rmask[:, None] & (kk < K)[None, :], other=0.0)
+        w = _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, a.dtype)
+        acc = tl.dot(a, tl.trans(w), acc, input_precision=PREC)
+    return acc
+
+
+@triton.jit
+def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, E, stride_x,
+                   stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
+                   TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
+                   PREC: tl.constexpr):
+    e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
+    if e >= E:
+        return
+    rows = row0 + tl.arange(0, BM)
+    rmask = rows < row_end
+    tok = tl.load(sorted_ptr + rows, mask=rmask, other=0) // TOPK
+    n = tl.program_id(0) * BN + tl.arange(0, BN)
+    nmask = n < N
+    e64 = e.to(tl.int64)
+    acc = _mxfp4_matmul(x_ptr, tok, rmask, stride_x, wb_ptr + e64 * stride_wbe, ws_ptr + e64 * stride_wse,
+                        n, nmask, K, stride_wbn, stride_wsn, BM, BN, BK, PREC)
+    acc += tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)[None, :]
+    gate, up = acc.reshape([BM, BN // 2, 2]).split()  # even columns gate, odd columns up
+    gate = tl.minimum(gate, limit)
+    up = tl.minimum(tl.maximum(up, -limit), limit)
+    out = gate * tl.sigmoid(alpha * gate) * (up + 1.0)
+    cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
+    tl.store(h_ptr + rows[:, None].to(tl.int64) * (N // 2) + cols[None, :], out.to(h_ptr.dtype.element_ty),
+             mask=rmask[:, None] & (cols < N // 2)[None, :])
+
+
+@triton.jit
+def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, E,
+                     stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
+                     BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr):
+    e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
+    if e >= E:
+        return
+    rows = row0 + tl.arange(0, BM)
+    rmask = rows < row_end
+    pair = tl.load(sorted_ptr + rows, mask=rmask, other=0)
+    n = tl.program_id(0) * BN + tl.arange(0, BN)
+    nmask = n < N
+    e64 = e.to(tl.int64)
+    acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe, ws_ptr + e64 * stride_wse,
+                        n, nmask, K, stride_wbn, stride_wsn, BM, BN, BK, PREC)
+    acc += tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)[None, :]
+    acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]
+    tl.store(y_ptr + pair[:, None].to(tl.int64) * N + n[None, :], acc, mask=rmask[:, None] & nmask[None, :])
+
+
+@triton.jit
+def _sum_k_kernel(y_ptr, out_ptr, N, TOPK: tl.constexpr, BLOCK: tl.constexpr):
+    t = tl.program_id(0).to(tl.int64)
+    n = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    mask = n < N
+    acc = tl.zeros([BLOCK], tl.float32)
+    for j in tl.static_range(TOPK):
+        acc += tl.load(y_ptr + (t * TOPK + j) * N + n, mask=mask, other=0.0)
+    tl.store(out_ptr + t * N + n, acc.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+def _configs(pairs: int, num_experts: int, device: torch.device) -> tuple[dict, dict]:
+    """(up, down) tile configs. Decode: about one row per expert, so a 16-row tile and narrow N tiles to
+    spread the weight stream over every SM; prefill: big tiles for tensor-core reuse."""
+    if device.type != "cuda":
+        small = dict(BM=16, BN=32, BK=32, num_warps=4, num_stages=1)
+        return small, small
+    if pairs <= 2 * num_experts * 16:
+        return (dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=4),
+                dict(BM=16, BN=32, BK=128, num_warps=4, num_stages=4))
+    big = dict(BM=64 if pairs <= 64 * num_experts * 8 else 128, BN=128, BK=64, num_warps=8, num_stages=3)
+    return big, big
+
+
+def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
+        configs: tuple[dict, dict] | None = None) -> torch.Tensor:
+    """Same contract as moe_ref, for MXFP4 experts. `configs` overrides the tile choice (benchmark sweeps)."""
+    T, H = x.shape
+    top_k = idx.shape[1]
+    w1b, w1s, w2b, w2s = experts["w1_blocks"], experts["w1_scales"], experts["w2_blocks"], experts["w2_scales"]
+    E, N1 = w1b.shape[0], w1b.shape[1]
+    I = N1 // 2
+    out = torch.empty_like(x)
+    if T == 0:
+        return out
+    x = x.contiguous()
+    P = T * top_k
+    EP = triton.next_power_of_2(E)
+    chunk = min(max(16, triton.next_power_of_2(P)), max(16, 8192 // EP))
+    nc = triton.cdiv(P, chunk)
+    dev = x.device
+    flat = idx.reshape(-1).contiguous()
+    chunk_counts = torch.empty((nc, EP), dtype=torch.int32, device=dev)
+    counts = torch.empty(EP, dtype=torch.int32, device=dev)
+    sorted_pairs = torch.empty(P, dtype=torch.int32, device=dev)
+    _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP)
+    _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
+                           NCP=triton.next_power_of_2(nc))
+    up, down = configs or _configs(P, E, dev)
+    prec = _precision(x.dtype)
+    h = torch.empty((P, I), dtype=x.dtype, device=dev)
+    b1, b2 = experts["w1_bias"], experts["w2_bias"]
+
+    def tiles(bm: int) -> int:
+        return min(P, triton.cdiv(P, bm) + E)
+
+    _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]))](
+        x, sorted_pairs, counts, w1b, w1s, b1, h, H, N1, E, x.stride(0), w1b.stride(0), w1b.stride(1),
+        w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, EP=EP, PREC=prec, **up)
+    y = torch.empty((T, top_k, H), dtype=torch.float32, device=dev)
+    _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]))](
+        h, sorted_pairs, counts, weights.contiguous(), w2b, w2s, b2, y, I, H, E, w2b.stride(0), w2b.stride(1),
+        w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, **down)
+    block = min(1024, triton.next_power_of_2(H))
+    _sum_k_kernel[(T, triton.cdiv(H, block))](y, out, H, TOPK=top_k, BLOCK=block)
+    return out

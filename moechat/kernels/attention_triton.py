@@ -28,8 +28,9 @@ def _precision(dtype: torch.dtype) -> str:
 @triton.jit
 def _attend(acc, m, l, q, k_cache, v_cache, bt_row_ptr, kvh_off, start, end, qpos, window, qk_scale,
             stride_kb, stride_ks, PAGE: tl.constexpr, BLOCK_N: tl.constexpr, D: tl.constexpr,
-            MASK_CAUSAL: tl.constexpr, PREC: tl.constexpr):
-    """Online softmax of the tile's rows over keys [start, end) of one sequence and kv head."""
+            MASKED: tl.constexpr, CAUSAL: tl.constexpr, PREC: tl.constexpr):
+    """Online softmax of the tile's rows over keys [start, end) of one sequence and kv head. MASKED=False:
+    the caller promises whole tiles that every row sees (no per-element masking at all)."""
     d = tl.arange(0, D)
     for k0 in range(start, end, BLOCK_N):
         kpos = k0 + tl.arange(0, BLOCK_N)
@@ -38,11 +39,12 @@ def _attend(acc, m, l, q, k_cache, v_cache, bt_row_ptr, kvh_off, start, end, qpo
         off = page * stride_kb + (kpos % PAGE) * stride_ks + kvh_off
         k = tl.load(k_cache + off[:, None] + d[None, :], mask=kmask[:, None], other=0.0)
         s = tl.dot(q, tl.trans(k), input_precision=PREC) * qk_scale
-        visible = kmask[None, :]
-        if MASK_CAUSAL:
-            visible &= kpos[None, :] <= qpos[:, None]
-            visible &= (kpos[None, :] > qpos[:, None] - window) | (window == 0)
-        s = tl.where(visible, s, NEG)
+        if MASKED:
+            visible = kmask[None, :]
+            if CAUSAL:
+                visible &= kpos[None, :] <= qpos[:, None]
+                visible &= (kpos[None, :] > qpos[:, None] - window) | (window == 0)
+            s = tl.where(visible, s, NEG)
         m_new = tl.maximum(m, tl.max(s, axis=1))
         alpha = tl.exp2(m - m_new)
         p = tl.exp2(s - m_new[:, None])
@@ -79,11 +81,21 @@ def _prefill_kernel(q_ptr, k_cache, v_cache, sinks_ptr, out_ptr, query_start_ptr
     m = tl.load(sinks_ptr + head, mask=row_ok, other=0.0).to(tl.float32) * LOG2E
     l = tl.full([BLOCK_Q * GP], 1.0, tl.float32)
     acc = tl.zeros([BLOCK_Q * GP, D], tl.float32)
-    first = ctx - n + qb * BLOCK_Q
+    first = ctx - n + qb * BLOCK_Q  # position of the tile's first query
     end = tl.minimum(first + BLOCK_Q, ctx)
     start = tl.where(window > 0, tl.maximum(first - window + 1, 0) // BLOCK_N * BLOCK_N, 0)
-    acc, m, l = _attend(acc, m, l, q, k_cache, v_cache, bt_ptr + s_id * stride_bt, kvh * stride_kh, start, end,
-                        qpos, window, qk_scale, stride_kb, stride_ks, PAGE, BLOCK_N, D, True, PREC)
+    # [lo_full, hi_full): whole key tiles every row of the tile sees; masks are only paid at the edges
+    hi_full = (first + 1) // BLOCK_N * BLOCK_N
+    lo_full = tl.where(window > 0, tl.cdiv(tl.maximum(end - window, 0), BLOCK_N) * BLOCK_N, 0)
+    lo_full = tl.minimum(tl.maximum(lo_full, start), end)
+    hi_full = tl.maximum(hi_full, lo_full)
+    bt_row = bt_ptr + s_id * stride_bt
+    acc, m, l = _attend(acc, m, l, q, k_cache, v_cache, bt_row, kvh * stride_kh, start, lo_full,
+                        qpos, window, qk_scale, stride_kb, stride_ks, PAGE, BLOCK_N, D, True, True, PREC)
+    acc, m, l = _attend(acc, m, l, q, k_cache, v_cache, bt_row, kvh * stride_kh, lo_full, hi_full,
+                        qpos, window, qk_scale, stride_kb, stride_ks, PAGE, BLOCK_N, D, False, False, PREC)
+    acc, m, l = _attend(acc, m, l, q, k_cache, v_cache, bt_row, kvh * stride_kh, hi_full, end,
+                        qpos, window, qk_scale, stride_kb, stride_ks, PAGE, BLOCK_N, D, True, True, PREC)
     o = acc / l[:, None]
     tl.store(out_ptr + (q0 + tok)[:, None].to(tl.int64) * stride_ot + head[:, None] * stride_oh + d[None, :],
              o.to(out_ptr.dtype.element_ty), mask=row_ok[:, None])
@@ -116,7 +128,7 @@ def _decode_kernel(q_ptr, k_cache, v_cache, part_ptr, ml_ptr, query_start_ptr, c
     acc = tl.zeros([GP, D], tl.float32)
     # every key of [lo, ctx) is visible to the single query, so only the range end needs a mask
     acc, m, l = _attend(acc, m, l, q, k_cache, v_cache, bt_ptr + s_id * stride_bt, kvh * stride_kh, start, end,
-                        hg, window, qk_scale, stride_kb, stride_ks, PAGE, BLOCK_N, D, False, PREC)
+                        hg, window, qk_scale, stride_kb, stride_ks, PAGE, BLOCK_N, D, True, False, PREC)
     # partials: [S, heads, SPLITS, D] and [S, heads, SPLITS, 2]
     heads = G * tl.num_programs(1)
     idx = (s_id * heads + head) * SPLITS + split
@@ -169,9 +181,9 @@ def decode_splits(num_seqs: int, kv_heads: int, window: int, block_n: int, devic
 
 
 def paged_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, sinks: torch.Tensor,
-                    batch: AttentionBatch, window: int, scale: float) -> torch.Tensor:
+                    batch: AttentionBatch, window: int, scale: float, config: dict | None = None) -> torch.Tensor:
     """Same contract as paged_attention_ref. Decode-only batches (one query per sequence) take the split
-    kernel; anything with a longer query takes the prefill kernel."""
+    kernel; anything with a longer query takes the prefill kernel. `config` overrides the tiles (sweeps)."""
     T, heads, D = q.shape
     _, page, kv_heads, _ = k_cache.shape
     assert k_cache.stride() == v_cache.stride() and k_cache.stride(-1) == 1 and q.stride(-1) == 1
@@ -185,24 +197,26 @@ def paged_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tenso
     qk_scale = scale * LOG2E.value
     common = dict(PAGE=page, D=D, PREC=prec)
     if batch.max_query_len == 1:
-        block_n = 64
-        splits = decode_splits(S, kv_heads, window, block_n, q.device)
+        cfg = config or dict(BLOCK_N=64, num_warps=4, num_stages=3)
+        splits = decode_splits(S, kv_heads, window, cfg["BLOCK_N"], q.device)
         part = torch.empty((S, heads, splits, D), dtype=torch.float32, device=q.device)
         ml = torch.empty((S, heads, splits, 2), dtype=torch.float32, device=q.device)
         _decode_kernel[(S, kv_heads, splits)](
             q, k_cache, v_cache, part, ml, batch.query_start, batch.context_lens, batch.block_tables,
             q.stride(0), q.stride(1), batch.block_tables.stride(0), k_cache.stride(0), k_cache.stride(1),
-            k_cache.stride(2), G, window, qk_scale, SPLITS=splits, GP=max(GP, 16), BLOCK_N=block_n,
-            num_warps=4, num_stages=3, **common)
+            k_cache.stride(2), G, window, qk_scale, SPLITS=splits, GP=max(GP, 16), **cfg, **common)
         _combine_kernel[(S, heads)](part, ml, sinks, out, batch.query_start, out.stride(0), out.stride(1),
                                     SPLITS=splits, D=D, num_warps=1)
         return out
-    block_q = max(1, 128 // GP) if q.is_cuda else max(1, 32 // GP)
-    block_n = 64 if q.is_cuda else 16
+    if config is None:  # ROWS: query rows (tokens x group heads) per program
+        config = (dict(ROWS=128, BLOCK_N=64, num_warps=8, num_stages=2) if q.is_cuda
+                  else dict(ROWS=32, BLOCK_N=16, num_warps=4, num_stages=1))
+    cfg = dict(config)
+    block_q = max(1, cfg.pop("ROWS") // GP)
     nqb = triton.cdiv(batch.max_query_len, block_q)
     _prefill_kernel[(nqb, S, kv_heads)](
         q, k_cache, v_cache, sinks, out, batch.query_start, batch.context_lens, batch.block_tables,
         q.stride(0), q.stride(1), out.stride(0), out.stride(1), batch.block_tables.stride(0),
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), G, window, qk_scale, nqb,
-        BLOCK_Q=block_q, GP=GP, BLOCK_N=block_n, num_warps=8 if q.is_cuda else 4, num_stages=2, **common)
+        BLOCK_Q=block_q, GP=GP, **cfg, **common)
     return out

@@ -125,36 +125,75 @@ def _tile_rows(counts_ptr, t, BM: tl.constexpr, EP: tl.constexpr):
     return e, start + (t - first_tile) * BM, row_end
 
 
+# Per 4 packed bytes (and their 4 scale bytes): each byte goes to its own 16-bit lane; a nibble's e2m1 bits moved
+# into bf16's sign, two low exponent bits and top mantissa bit encode fp4 * 2^-126 exactly (0.5 becomes a bf16
+# subnormal); times 2^126, times the e8m0 scale 2^(s-127), whose bf16 bits are s << 7. About 4 integer/bf16x2
+# ops per weight, against ~12 through fp32.
+_FP4_TO_BF16_ASM = """
+{
+.reg .b32 t0, t1, s0, s1, x, y, c;
+mov.b32 c, 0x7E807E80;
+prmt.b32 t0, $4, 0, 0x4140;
+prmt.b32 t1, $4, 0, 0x4342;
+prmt.b32 s0, $5, 0, 0x4140;
+prmt.b32 s1, $5, 0, 0x4342;
+shl.b32 s0, s0, 7;
+shl.b32 s1, s1, 7;
+shl.b32 x, t0, 6; and.b32 x, x, 0x01C001C0; shl.b32 y, t0, 12; and.b32 y, y, 0x80008000; or.b32 x, x, y;
+mul.rn.bf16x2 x, x, c; mul.rn.bf16x2 $0, x, s0;
+shl.b32 x, t1, 6; and.b32 x, x, 0x01C001C0; shl.b32 y, t1, 12; and.b32 y, y, 0x80008000; or.b32 x, x, y;
+mul.rn.bf16x2 x, x, c; mul.rn.bf16x2 $1, x, s1;
+shl.b32 x, t0, 2; and.b32 x, x, 0x01C001C0; shl.b32 y, t0, 8; and.b32 y, y, 0x80008000; or.b32 x, x, y;
+mul.rn.bf16x2 x, x, c; mul.rn.bf16x2 $2, x, s0;
+shl.b32 x, t1, 2; and.b32 x, x, 0x01C001C0; shl.b32 y, t1, 8; and.b32 y, y, 0x80008000; or.b32 x, x, y;
+mul.rn.bf16x2 x, x, c; mul.rn.bf16x2 $3, x, s1;
+}
+"""
+
+
+@triton.jit
+def _fp4_to_float(nib):
+    """Portable e2m1 -> fp32 (interpreter, fp16/fp32 activations): the bits dropped into fp16's sign, exponent
+    and mantissa give fp4 * 2^-14 exactly (0.5 as an fp16 subnormal)."""
+    nib = nib.to(tl.uint16)
+    return (((nib & 7) << 9) | ((nib & 8) << 12)).to(tl.float16, bitcast=True).to(tl.float32) * 16384.0
+
+
 @triton.jit
 def _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
-                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr):
-    """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> [BN, BK] DTYPE."""
+                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, ASM: tl.constexpr):
+    """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> (even columns, odd columns),
+    each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble."""
     kb = k0 // 2 + tl.arange(0, BK // 2)
     packed = tl.load(blocks_ptr + n[:, None] * stride_bn + kb[None, :], mask=nmask[:, None] & (kb < K // 2)[None, :],
                      other=0)
     kg = k0 // 32 + tl.arange(0, BK // 32)
     s = tl.load(scales_ptr + n[:, None] * stride_sn + kg[None, :], mask=nmask[:, None] & (kg < K // 32)[None, :],
-                other=127).to(tl.int32)
-    # e8m0 -> 2^(s-127) via the exponent field, times 2^14 to undo the fp16 placement below
-    scale = (s << 23).to(tl.float32, bitcast=True) * 16384.0
-    nib = tl.join(packed & 0xF, packed >> 4).reshape([BN, BK]).to(tl.uint16)  # low nibble first
-    # e2m1 bits dropped into fp16's sign/exponent/mantissa give fp4 * 2^-14 exactly (subnormal 0.5 included)
-    v = (((nib & 7) << 9) | ((nib & 8) << 12)).to(tl.float16, bitcast=True).to(tl.float32)
-    v = (v.reshape([BN, BK // 32, 32]) * scale[:, :, None]).reshape([BN, BK])
-    return v.to(DTYPE)
+                other=127)
+    if ASM:
+        s16 = tl.broadcast_to(s[:, :, None], [BN, BK // 32, 16]).reshape([BN, BK // 2])
+        lo, hi = tl.inline_asm_elementwise(_FP4_TO_BF16_ASM, "=r,=r,=r,=r,r,r", [packed, s16],
+                                           dtype=(tl.bfloat16, tl.bfloat16), is_pure=True, pack=4)
+    else:
+        scale = (s.to(tl.int32) << 23).to(tl.float32, bitcast=True)[:, :, None]  # 2^(s-127)
+        lo = (_fp4_to_float(packed & 0xF).reshape([BN, BK // 32, 16]) * scale).reshape([BN, BK // 2]).to(DTYPE)
+        hi = (_fp4_to_float(packed >> 4).reshape([BN, BK // 32, 16]) * scale).reshape([BN, BK // 2]).to(DTYPE)
+    return lo, hi
 
 
 @triton.jit
 def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn,
-                  BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr):
-    """a[a_rows, :K] @ W[n, :K]^T with W in MXFP4 -> [BM, BN] fp32."""
+                  BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, ASM: tl.constexpr):
+    """a[a_rows, :K] @ W[n, :K]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two dots."""
     acc = tl.zeros([BM, BN], tl.float32)
     a_row_ptr = a_ptr + a_rows[:, None].to(tl.int64) * stride_a
     for k0 in range(0, K, BK):
         kk = k0 + tl.arange(0, BK)
         a = tl.load(a_row_ptr + kk[None, :], mask=rmask[:, None] & (kk < K)[None, :], other=0.0)
-        w = _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, a.dtype)
-        acc = tl.dot(a, tl.trans(w), acc, input_precision=PREC)
+        a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
+        lo, hi = _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, a.dtype, ASM)
+        acc = tl.dot(a_even, tl.trans(lo), acc, input_precision=PREC)
+        acc = tl.dot(a_odd, tl.trans(hi), acc, input_precision=PREC)
     return acc
 
 
@@ -162,7 +201,7 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nma
 def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, E, stride_x,
                    stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
                    TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
-                   PREC: tl.constexpr):
+                   PREC: tl.constexpr, ASM: tl.constexpr):
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
     if e >= E:
         return
@@ -173,7 +212,7 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
     nmask = n < N
     e64 = e.to(tl.int64)
     acc = _mxfp4_matmul(x_ptr, tok, rmask, stride_x, wb_ptr + e64 * stride_wbe, ws_ptr + e64 * stride_wse,
-                        n, nmask, K, stride_wbn, stride_wsn, BM, BN, BK, PREC)
+                        n, nmask, K, stride_wbn, stride_wsn, BM, BN, BK, PREC, ASM)
     acc += tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)[None, :]
     gate, up = acc.reshape([BM, BN // 2, 2]).split()  # even columns gate, odd columns up
     gate = tl.minimum(gate, limit)
@@ -187,7 +226,8 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
 @triton.jit
 def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, E,
                      stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
-                     BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr):
+                     BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr,
+                     ASM: tl.constexpr):
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
     if e >= E:
         return
@@ -198,7 +238,7 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
     nmask = n < N
     e64 = e.to(tl.int64)
     acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe, ws_ptr + e64 * stride_wse,
-                        n, nmask, K, stride_wbn, stride_wsn, BM, BN, BK, PREC)
+                        n, nmask, K, stride_wbn, stride_wsn, BM, BN, BK, PREC, ASM)
     acc += tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)[None, :]
     acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]
     tl.store(y_ptr + pair[:, None].to(tl.int64) * N + n[None, :], acc, mask=rmask[:, None] & nmask[None, :])
@@ -216,16 +256,21 @@ def _sum_k_kernel(y_ptr, out_ptr, N, TOPK: tl.constexpr, BLOCK: tl.constexpr):
 
 
 def _configs(pairs: int, num_experts: int, device: torch.device) -> tuple[dict, dict]:
-    """(up, down) tile configs. Decode: about one row per expert, so a 16-row tile and narrow N tiles to
-    spread the weight stream over every SM; prefill: big tiles for tensor-core reuse."""
+    """(up, down) tile configs by rows per expert, picked by `python -m moechat.kernels.bench --sweep` on an
+    H100. Decode (about one row per expert): a 16-row tile and narrow N tiles spread the weight stream over
+    every SM; prefill: big tiles for tensor-core reuse."""
     if device.type != "cuda":
         small = dict(BM=16, BN=32, BK=32, num_warps=4, num_stages=1)
         return small, small
-    if pairs <= 2 * num_experts * 16:
-        return (dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=4),
-                dict(BM=16, BN=32, BK=128, num_warps=4, num_stages=4))
-    big = dict(BM=64 if pairs <= 64 * num_experts * 8 else 128, BN=128, BK=64, num_warps=8, num_stages=3)
-    return big, big
+    rows = pairs / num_experts
+    if rows <= 16:
+        return (dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=3),
+                dict(BM=16, BN=32, BK=256, num_warps=4, num_stages=4))
+    if rows <= 64:
+        mid = dict(BM=64, BN=64, BK=128, num_warps=4, num_stages=3)
+        return mid, mid
+    return (dict(BM=128, BN=128, BK=64, num_warps=8, num_stages=3),
+            dict(BM=128, BN=128, BK=128, num_warps=8, num_stages=3))
 
 
 def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
@@ -254,6 +299,7 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
                            NCP=triton.next_power_of_2(nc))
     up, down = configs or _configs(P, E, dev)
     prec = _precision(x.dtype)
+    asm = x.is_cuda and x.dtype == torch.bfloat16  # PTX dequant (the interpreter cannot run it)
     h = torch.empty((P, I), dtype=x.dtype, device=dev)
     b1, b2 = experts["w1_bias"], experts["w2_bias"]
 
@@ -262,11 +308,11 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
 
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]))](
         x, sorted_pairs, counts, w1b, w1s, b1, h, H, N1, E, x.stride(0), w1b.stride(0), w1b.stride(1),
-        w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, EP=EP, PREC=prec, **up)
+        w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, EP=EP, PREC=prec, ASM=asm, **up)
     y = torch.empty((T, top_k, H), dtype=torch.float32, device=dev)
     _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]))](
         h, sorted_pairs, counts, weights.contiguous(), w2b, w2s, b2, y, I, H, E, w2b.stride(0), w2b.stride(1),
-        w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, **down)
+        w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, ASM=asm, **down)
     block = min(1024, triton.next_power_of_2(H))
     _sum_k_kernel[(T, triton.cdiv(H, block))](y, out, H, TOPK=top_k, BLOCK=block)
     return out

@@ -1,0 +1,264 @@
+"""Kernel benchmark on gpt-oss-20b shapes: time, achieved rate and % of roofline for each Triton kernel.
+
+    python -m moechat.kernels.bench [--sweep moe|attention|all]   (moechat bench --kernels: run_kernel_bench)
+
+Roofline = max(bytes that must move / measured copy bandwidth, FLOPs / measured bf16 matmul rate).
+Kernels are timed inside CUDA graphs (as the engine's decode runs them), cycling over several layers' weights
+or caches so that nothing is served from L2 that a real step would not find there.
+--sweep also profiles each MoE and attention tile configuration per kernel (torch.profiler) to pick tiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+
+import torch
+
+from moechat.kernels import attention_triton, moe_triton, norm_triton, rope_triton
+from moechat.kernels.attention import AttentionBatch
+from moechat.kernels.rope import rope_tables, yarn_inv_freq_and_scale
+
+# synthetic:gpt-oss-20b (the kernels layer does not import the engine's presets)
+HIDDEN, INTER, EXPERTS, TOP_K, HEADS, KV_HEADS, HEAD_DIM, WINDOW, PAGE = 2880, 2880, 32, 4, 64, 8, 64, 128, 16
+DECODE_SIZES = (1, 8, 64, 256)
+PREFILL_SIZES = (1024, 8192)
+BF16 = torch.bfloat16
+
+
+def graph_us(calls: list, replays: int = 20) -> float:
+    """Microseconds per call, the calls captured once in a CUDA graph and replayed."""
+    for c in calls:
+        c()  # compile and warm up outside the capture
+    torch.cuda.synchronize()
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        for c in calls:
+            c()
+    g.replay()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(replays):
+        g.replay()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) * 1e3 / (replays * len(calls))
+
+
+def kernel_us(calls: list, iters: int = 3) -> dict[str, float]:
+    """Per-kernel GPU microseconds per call, from the profiler."""
+    for c in calls:
+        c()
+    torch.cuda.synchronize()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        for _ in range(iters):
+            for c in calls:
+                c()
+        torch.cuda.synchronize()
+    out: dict[str, float] = defaultdict(float)
+    for e in prof.key_averages():
+        t = getattr(e, "device_time_total", None) or getattr(e, "cuda_time_total", 0.0)
+        if t:
+            out[e.key] += t / (iters * len(calls))
+    return dict(out)
+
+
+def device_peaks() -> tuple[float, float]:
+    """(copy bandwidth bytes/s, bf16 matmul FLOP/s), measured."""
+    a = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+    b = torch.empty_like(a)
+    bw = 2 * a.numel() / (graph_us([lambda: b.copy_(a)], 10) * 1e-6)
+    del a, b
+    n = 8192
+    x, y = (torch.randn(n, n, device="cuda", dtype=BF16) for _ in range(2))
+    rate = 2 * n ** 3 / (graph_us([lambda: x @ y], 10) * 1e-6)
+    return bw, rate
+
+
+def random_experts(layers: int) -> list[dict]:
+    def u8(*shape, low=0, high=256):
+        return torch.randint(low, high, shape, dtype=torch.uint8, device="cuda")
+
+    E, H, I = EXPERTS, HIDDEN, INTER
+    return [{"w1_blocks": u8(E, 2 * I, H // 32, 16), "w1_scales": u8(E, 2 * I, H // 32, low=119, high=122),
+             "w1_bias": 0.1 * torch.randn(E, 2 * I, device="cuda", dtype=BF16),
+             "w2_blocks": u8(E, H, I // 32, 16), "w2_scales": u8(E, H, I // 32, low=119, high=122),
+             "w2_bias": 0.1 * torch.randn(E, H, device="cuda", dtype=BF16)} for _ in range(layers)]
+
+
+def expert_bytes(ex: dict, used: int) -> int:
+    per = sum(t[0].numel() * t.element_size() for t in ex.values())
+    return used * per
+
+
+def decode_batch(B: int, ctx: int) -> tuple[AttentionBatch, int]:
+    nb = -(-ctx // PAGE)
+    tables = torch.randperm(B * nb, device="cuda", dtype=torch.int64).to(torch.int32).view(B, nb)
+    starts = list(range(B + 1))
+    return AttentionBatch(torch.tensor(starts, dtype=torch.int32, device="cuda"),
+                          torch.full((B,), ctx, dtype=torch.int32, device="cuda"), tables,
+                          torch.zeros(B, dtype=torch.int64, device="cuda"), starts, [ctx] * B, 1), B * nb
+
+
+def prefill_batch(n: int) -> tuple[AttentionBatch, int]:
+    nb = -(-n // PAGE)
+    tables = torch.randperm(nb, device="cuda", dtype=torch.int64).to(torch.int32).view(1, nb)
+    return AttentionBatch(torch.tensor([0, n], dtype=torch.int32, device="cuda"),
+                          torch.tensor([n], dtype=torch.int32, device="cuda"), tables,
+                          torch.zeros(n, dtype=torch.int64, device="cuda"), [0, n], [n], n), nb
+
+
+class Table:
+    def __init__(self, bw: float, rate: float):
+        self.bw, self.rate, self.rows = bw, rate, []
+
+    def add(self, kernel: str, size: str, us: float, nbytes: float, flops: float) -> None:
+        t_bw, t_fl = nbytes / self.bw * 1e6, flops / self.rate * 1e6
+        bound = "bw" if t_bw >= t_fl else "flops"
+        self.rows.append((kernel, size, us, nbytes / us * 1e-3, flops / us * 1e-6, max(t_bw, t_fl),
+                          100 * max(t_bw, t_fl) / us, bound))
+
+    def __str__(self) -> str:
+        head = f"{'kernel':<18}{'size':<14}{'us':>10}{'GB/s':>9}{'TFLOP/s':>9}{'roof us':>9}{'% roof':>8}  bound"
+        lines = [head] + [f"{k:<18}{s:<14}{us:>10.1f}{gb:>9.0f}{tf:>9.1f}{r:>9.1f}{p:>7.0f}%  {b}"
+                          for k, s, us, gb, tf, r, p, b in self.rows]
+        return "\n".join(lines)
+
+
+def bench_small_ops(tab: Table, sizes) -> None:
+    inv_freq, scale = yarn_inv_freq_and_scale(HEAD_DIM, 150000.0, 32.0, 32.0, 1.0, 4096, False)
+    cos, sin = rope_tables(131072, inv_freq, scale, "cuda")
+    for T in sizes:
+        x, r = (torch.randn(T, HIDDEN, device="cuda", dtype=BF16) for _ in range(2))
+        w = torch.ones(HIDDEN, device="cuda", dtype=BF16)
+        us = graph_us([lambda: norm_triton.add_rmsnorm(x, r, w, 1e-5)])
+        tab.add("add_rmsnorm", f"T={T}", us, 4 * T * HIDDEN * 2, 0)
+        qkv = torch.randn(T, (HEADS + 2 * KV_HEADS) * HEAD_DIM, device="cuda", dtype=BF16)
+        qd, kd = HEADS * HEAD_DIM, KV_HEADS * HEAD_DIM
+        q, k, v = (qkv[:, :qd].view(T, HEADS, HEAD_DIM), qkv[:, qd:qd + kd].view(T, KV_HEADS, HEAD_DIM),
+                   qkv[:, qd + kd:].view(T, KV_HEADS, HEAD_DIM))
+        kc, vc = (torch.zeros(T // PAGE + 1, PAGE, KV_HEADS, HEAD_DIM, device="cuda", dtype=BF16) for _ in range(2))
+        pos = torch.randint(0, 131072, (T,), device="cuda")
+        slots = torch.arange(T, device="cuda")
+        us = graph_us([lambda: rope_triton.rope_write_kv(q, k, v, cos, sin, pos, kc, vc, slots)])
+        tab.add("rope_write_kv", f"T={T}", us, 2 * qkv.numel() * 2 + T * HEAD_DIM * 4, 0)
+
+
+def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
+    notes = []
+    for T in sizes:
+        x = torch.randn(T, HIDDEN, device="cuda", dtype=BF16)
+        rw = [0.02 * torch.randn(EXPERTS, HIDDEN, device="cuda", dtype=BF16) for _ in layers]
+        rb = torch.zeros(EXPERTS, device="cuda", dtype=BF16)
+        routes = [moe_triton.route(x, w, rb, TOP_K) for w in rw]
+        used = sum(int(torch.unique(i).numel()) for _, i in routes) / len(layers)
+        us = graph_us([lambda w=w: moe_triton.route(x, w, rb, TOP_K) for w in rw])
+        tab.add("route", f"T={T}", us, EXPERTS * HIDDEN * 2 + T * HIDDEN * 2, 2 * T * HIDDEN * EXPERTS)
+        nbytes = expert_bytes(layers[0], 1) * used + 2 * T * HIDDEN * 2
+        flops = 2 * T * TOP_K * (2 * INTER * HIDDEN + INTER * HIDDEN)
+        us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)])
+        tab.add("moe", f"T={T} ({used:.0f}E)", us, nbytes, flops)
+        if sweep:
+            notes += sweep_moe(T, x, layers, routes)
+    return notes
+
+
+def moe_candidates(T: int) -> list[dict]:
+    if T <= 64:
+        return [dict(BM=16, BN=bn, BK=bk, num_warps=4, num_stages=st) for bn in (32, 64, 128) for bk in (128, 256)
+                for st in (3, 4) if bn * bk <= 16384]
+    if T <= 512:
+        return [dict(BM=bm, BN=bn, BK=128, num_warps=w, num_stages=3) for bm in (16, 32, 64) for bn in (64, 128)
+                for w in (4, 8)]
+    return [dict(BM=bm, BN=bn, BK=bk, num_warps=8, num_stages=st) for bm in (64, 128) for bn in (128, 256)
+            for bk in (64, 128) for st in (3, 4) if bm * bn <= 16384]
+
+
+def sweep_moe(T: int, x, layers, routes) -> list[str]:
+    best: dict[str, tuple[float, dict]] = {}
+    for cfg in moe_candidates(T):
+        try:
+            times = kernel_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=(cfg, cfg))
+                               for ex, r in zip(layers, routes)])
+        except Exception as e:  # a config that does not fit in shared memory
+            print(f"  moe T={T} {cfg}: {type(e).__name__}")
+            continue
+        for name in ("_moe_up_kernel", "_moe_down_kernel"):
+            us = sum(v for k, v in times.items() if name in k)
+            if name not in best or us < best[name][0]:
+                best[name] = (us, cfg)
+        if T in (1, 256):
+            print(f"  T={T} {cfg}: " + ", ".join(f"{k[:24]} {v:.1f}" for k, v in sorted(times.items())))
+    return [f"sweep moe T={T}: {k} best {v[0]:.1f} us with {v[1]}" for k, v in best.items()]
+
+
+def bench_attention(tab: Table, sweep: bool) -> list[str]:
+    notes = []
+    sinks = torch.randn(HEADS, device="cuda")
+    scale = HEAD_DIM ** -0.5
+    for B in DECODE_SIZES:
+        ctx = 8192
+        batch, nblocks = decode_batch(B, ctx)
+        caches = [torch.randn(nblocks, PAGE, KV_HEADS, HEAD_DIM, device="cuda", dtype=BF16) for _ in range(2)]
+        q = torch.randn(B, HEADS, HEAD_DIM, device="cuda", dtype=BF16)
+        for window in (0, WINDOW):
+            keys = min(ctx, window or ctx)
+            us = graph_us([lambda: attention_triton.paged_attention(q, caches[0], caches[1], sinks, batch, window,
+                                                                   scale)])
+            tab.add("attn decode", f"B={B} ctx=8k{' w' if window else ''}", us,
+                    B * keys * KV_HEADS * HEAD_DIM * 2 * 2, 4 * B * HEADS * keys * HEAD_DIM)
+        if sweep and B in (1, 64):
+            for bn in (32, 64, 128):
+                for w, st in ((4, 2), (4, 3), (4, 4), (8, 3)):
+                    cfg = dict(BLOCK_N=bn, num_warps=w, num_stages=st)
+                    t = kernel_us([lambda: attention_triton.paged_attention(q, caches[0], caches[1], sinks, batch,
+                                                                           0, scale, cfg)])
+                    notes.append(f"sweep attn decode B={B}: {cfg}: " +
+                                 ", ".join(f"{k[:16]} {v:.1f}" for k, v in sorted(t.items())))
+        del caches
+    for n in PREFILL_SIZES:
+        batch, nblocks = prefill_batch(n)
+        kc, vc = (torch.randn(nblocks, PAGE, KV_HEADS, HEAD_DIM, device="cuda", dtype=BF16) for _ in range(2))
+        q = torch.randn(n, HEADS, HEAD_DIM, device="cuda", dtype=BF16)
+        for window in (0, WINDOW):
+            pairs = sum(min(i + 1, window or n) for i in range(n))
+            us = graph_us([lambda: attention_triton.paged_attention(q, kc, vc, sinks, batch, window, scale)], 5)
+            tab.add("attn prefill", f"T={n}{' w' if window else ''}", us, 2 * q.numel() * 2 + 2 * kc.numel() * 2,
+                    4 * pairs * HEADS * HEAD_DIM)
+        if sweep and n == 8192:
+            for rows in (64, 128):
+                for bn in (32, 64, 128):
+                    for w, st in ((4, 2), (8, 2), (8, 3)):
+                        cfg = dict(ROWS=rows, BLOCK_N=bn, num_warps=w, num_stages=st)
+                        try:
+                            t = kernel_us([lambda: attention_triton.paged_attention(q, kc, vc, sinks, batch, 0,
+                                                                                   scale, cfg)], 2)
+                        except Exception as e:
+                            notes.append(f"sweep attn prefill {cfg}: {type(e).__name__}")
+                            continue
+                        notes.append(f"sweep attn prefill T=8192: {cfg}: " +
+                                     ", ".join(f"{k[:16]} {v:.1f}" for k, v in sorted(t.items())))
+    return notes
+
+
+def run_kernel_bench(args) -> str:
+    """The table (and, with args.sweep, the tile sweep notes) as text."""
+    sweep = getattr(args, "sweep", None) or ""
+    bw, rate = device_peaks()
+    tab = Table(bw, rate)
+    head = (f"device: {torch.cuda.get_device_name()}  copy bandwidth {bw / 1e9:.0f} GB/s  "
+            f"bf16 matmul {rate / 1e12:.0f} TFLOP/s")
+    bench_small_ops(tab, DECODE_SIZES + PREFILL_SIZES)
+    notes = bench_moe(tab, DECODE_SIZES + PREFILL_SIZES, random_experts(4), sweep in ("moe", "all"))
+    notes += bench_attention(tab, sweep in ("attention", "all"))
+    return "\n".join([head, str(tab)] + notes)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sweep", choices=("moe", "attention", "all"), help="also profile tile configurations")
+    print(run_kernel_bench(p.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

@@ -179,8 +179,13 @@ def cmd_getp(a: argparse.Namespace) -> int:
     tokens = [o.new_token_ids for o in outputs]
     getp.write_atomic(a.output, getp.format_output(tokens))
     generated = sum(len(t) for t in tokens)
+    peak = ""
+    if engine.device.type == "cuda":
+        import torch
+
+        peak = f", peak GPU memory {torch.cuda.max_memory_allocated(engine.device) / 2**30:.1f} GiB"
     print(f"requests: {len(tokens)}  generated tokens: {generated}  wall: {wall:.2f} s  "
-          f"throughput: {generated / max(wall, 1e-9):,.1f} tokens/s  (load {engine.load_time:.1f} s)")
+          f"throughput: {generated / max(wall, 1e-9):,.1f} tokens/s  (load {engine.load_time:.1f} s{peak})")
     if reference is not None:
         v = getp.verify(tokens, reference)
         for m in v.mismatches[:20]:

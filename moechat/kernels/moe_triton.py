@@ -129,7 +129,7 @@ def _tile_rows(counts_ptr, t, BM: tl.constexpr, EP: tl.constexpr):
 # into bf16's sign, two low exponent bits and top mantissa bit encode fp4 * 2^-126 exactly (0.5 becomes a bf16
 # subnormal); times 2^126, times the e8m0 scale 2^(s-127), whose bf16 bits are s << 7. About 4 integer/bf16x2
 # ops per weight, against ~12 through fp32.
-_FP4_TO_BF16_ASM = """
+_FP4_TO_BF16_ASM = tl.constexpr("""
 {
 .reg .b32 t0, t1, s0, s1, x, y, c;
 mov.b32 c, 0x7E807E80;
@@ -148,7 +148,7 @@ mul.rn.bf16x2 x, x, c; mul.rn.bf16x2 $2, x, s0;
 shl.b32 x, t1, 2; and.b32 x, x, 0x01C001C0; shl.b32 y, t1, 8; and.b32 y, y, 0x80008000; or.b32 x, x, y;
 mul.rn.bf16x2 x, x, c; mul.rn.bf16x2 $3, x, s1;
 }
-"""
+""")
 
 
 @triton.jit

@@ -69,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.add_argument("--max-num-seqs", type=int, default=256, help="most sequences batched together (default: 256)")
 
+    m = sub.add_parser("bench", help="measure decode speed, time to first token, throughput and kernels",
+                       description="End-to-end speed of the engine on one model; --kernels times each kernel instead.")
+    add_engine_options(m)
+    m.add_argument("--kernels", action="store_true", help="time each Triton kernel against its roofline (CUDA only)")
+    m.add_argument("--sweep", choices=["moe", "attention", "all"], default=None, help="with --kernels: profile tile configurations")
+    m.add_argument("--quick", action="store_true", help="small sizes (a smoke test, e.g. on CPU)")
+    m.add_argument("--chat-turns", type=int, default=10, help="turns of the prefix-reuse chat benchmark (default: 10; 0 skips)")
+    m.add_argument("--getp", metavar="FILE", default=None, help="also time getp on this input file")
+    m.add_argument("--limit", type=int, default=1024, help="getp: first N requests (default: 1024)")
+    m.add_argument("-n", type=int, default=512, help="getp: max positions per request (default: 512)")
+    m.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON")
+
     e = sub.add_parser("export", help="write a chat session as Markdown or JSON")
     e.add_argument("session_id")
     e.add_argument("--format", choices=["md", "json"], default="md", help="(default: md)")
@@ -202,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_generate(a)
         if a.command == "getp":
             return cmd_getp(a)
+        if a.command == "bench":
+            from moechat.bench import main as bench_main
+
+            return bench_main(a)
         from moechat.tui import commands  # the app's entry points import Textual lazily
 
         if a.command == "export":

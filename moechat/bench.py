@@ -1,0 +1,136 @@
+"""moechat bench: end-to-end speed of the engine (decode, time to first token, batch throughput, getp, chat
+prefix reuse) against the decode roofline. Prints a table and writes JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import torch
+
+from moechat.engine.harmony import Conversation, Message, render_prompt
+from moechat.engine.llm_engine import EngineArgs, LLMEngine
+from moechat.engine.sampling import SamplingParams
+from moechat.engine.tokenizer import Tokenizer
+
+FILLER = ("The history of science is full of surprising turns, quiet persistence and sudden insight. "
+          "Each generation builds on the last, testing old ideas against new evidence. ")
+
+
+def prompt_of(tok: Tokenizer, n: int, salt: int) -> list[int]:
+    """n tokens of text; a different salt gives a prompt that shares no cache block with others."""
+    ids = tok.encode(f"[{salt}] " + FILLER * (n // 20 + 2))
+    return ids[:n]
+
+
+def decode_bytes_per_token(engine: LLMEngine) -> int:
+    """Bytes a batch-1 decode step must read: attention and unembedding weights, the 4 routed experts per layer."""
+    w, cfg = engine.model.w, engine.config
+    dense = w["unembedding"].numel() * w["unembedding"].element_size()
+    experts = 0
+    for i in range(cfg.num_layers):
+        for k in ("qkv_w", "o_w", "router_w"):
+            dense += w[f"layers.{i}.{k}"].numel() * w[f"layers.{i}.{k}"].element_size()
+        for k in ("w1_blocks", "w1_scales", "w2_blocks", "w2_scales", "w1", "w2"):
+            t = w.get(f"layers.{i}.{k}")
+            if t is not None:
+                experts += t.numel() * t.element_size() * cfg.experts_per_token // cfg.num_experts
+    return dense + experts
+
+
+def copy_bandwidth(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    a = torch.empty(1 << 30, dtype=torch.uint8, device=device)
+    b = torch.empty_like(a)
+    for _ in range(3):
+        b.copy_(a)
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(10):
+        b.copy_(a)
+    torch.cuda.synchronize()
+    return 2 * a.numel() * 10 / (time.perf_counter() - t)
+
+
+def run_one(engine: LLMEngine, prompt: list[int], max_tokens: int):
+    return engine.generate([prompt], SamplingParams(temperature=0.0, max_tokens=max_tokens, stop_token_ids=()))[0]
+
+
+def throughput(engine: LLMEngine, prompts: list[list[int]], max_tokens: int) -> float:
+    t = time.perf_counter()
+    outs = engine.generate(prompts, SamplingParams(temperature=0.0, max_tokens=max_tokens, stop_token_ids=()))
+    return sum(len(o.new_token_ids) for o in outs) / (time.perf_counter() - t)
+
+
+def chat_ttfts(engine: LLMEngine, tok: Tokenizer, turns: int, words: int) -> list[float]:
+    conv = Conversation([], date="2026-01-01")
+    out = []
+    for t in range(turns):
+        conv.messages.append(Message("user", f"Turn {t}: " + " ".join(FILLER.split()[: words // 2]) * 2))
+        res = run_one(engine, render_prompt(tok, conv), 8)
+        out.append(res.ttft_s)
+        conv.messages.append(Message("assistant", f"Answer {t}: " + FILLER))
+    return out
+
+
+def run_bench(a) -> dict:
+    tok = Tokenizer()
+    args = EngineArgs(model=a.model, device=a.device, dtype=a.dtype, kv_cache_gb=a.kv_cache_gb)
+    engine = LLMEngine(args)
+    r: dict = {"model": a.model, "device": torch.cuda.get_device_name() if engine.device.type == "cuda" else "cpu",
+               "dtype": str(engine.dtype).replace("torch.", ""), "load_s": engine.load_time}
+    small = a.quick
+    n1k, n8k, new = (128, 512, 32) if small else (1024, 8192, 256)
+    run_one(engine, prompt_of(tok, 64, -1), 4)  # warm-up: kernels compiled, allocator primed
+    res = run_one(engine, prompt_of(tok, n1k, 0), new)
+    r["decode_tok_s_1"] = res.decode_tokens_per_s
+    for n, key in ((n1k, "1k"), (n8k, "8k")):
+        p = prompt_of(tok, n, n)
+        r[f"ttft_{key}_cold_s"] = run_one(engine, p, 1).ttft_s
+        r[f"ttft_{key}_cached_s"] = run_one(engine, p, 1).ttft_s
+    for b in (8, 256):
+        prompts = [prompt_of(tok, 128, 1000 + b * 1000 + i) for i in range(b if not small else min(b, 16))]
+        r[f"tok_s_batch_{len(prompts)}"] = throughput(engine, prompts, new)
+    if a.chat_turns:
+        r["chat_ttft_prefix_on_s"] = chat_ttfts(engine, tok, a.chat_turns, 200)
+        engine.blocks.prefix_caching = False
+        r["chat_ttft_prefix_off_s"] = chat_ttfts(engine, tok, a.chat_turns, 200)
+        engine.blocks.prefix_caching = True
+    if a.getp:
+        from moechat.engine.getp import GETP_STOP_IDS, read_prompts
+
+        prompts = [tok.encode(p) for p in read_prompts(a.getp)[: a.limit]]
+        params = [SamplingParams(temperature=0.0, max_tokens=a.n - len(p), stop_token_ids=GETP_STOP_IDS) for p in prompts]
+        t = time.perf_counter()
+        outs = engine.generate(prompts, params)
+        r["getp_tok_s"] = sum(len(o.new_token_ids) for o in outs) / (time.perf_counter() - t)
+        r["getp"] = {"file": a.getp, "limit": a.limit, "n": a.n}
+    bw = copy_bandwidth(engine.device)
+    if bw:
+        r["copy_bandwidth_GBs"] = bw / 1e9
+        r["roofline_decode_tok_s_1"] = bw / decode_bytes_per_token(engine)
+        r["decode_pct_of_roofline"] = 100 * r["decode_tok_s_1"] / r["roofline_decode_tok_s_1"]
+    r["engine"] = engine.snapshot()
+    return r
+
+
+def format_table(r: dict) -> str:
+    rows = [(k, v) for k, v in r.items() if not isinstance(v, dict)]
+    lines = [f"{k:28s} " + (f"{v:,.4g}" if isinstance(v, float) else
+                             ", ".join(f"{x:.3f}" for x in v) if isinstance(v, list) else str(v)) for k, v in rows]
+    return "\n".join(lines)
+
+
+def main(a) -> int:
+    if a.kernels:
+        from moechat.kernels.bench import run_kernel_bench
+
+        print(run_kernel_bench(a))
+        return 0
+    r = run_bench(a)
+    print(format_table(r))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(r, f, indent=2)
+    return 0

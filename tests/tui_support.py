@@ -30,6 +30,9 @@ def shared_worker() -> EngineWorker:
         if _shared is None:
             _shared = EngineWorker(TINY).start()
             _shared.wait_ready(timeout=120)
+            import atexit
+
+            atexit.register(_shared.shutdown)
     return _shared
 
 
@@ -54,10 +57,16 @@ class LabelledHandle:
 
     async def stream(self):
         n = 0
-        async for batch in self.inner.stream():
-            channel = "analysis" if n < self.analysis_batches else "final"
-            n += 1
-            yield [Delta(d.text, d.token_ids, channel) for d in batch]
+        try:
+            async for batch in self.inner.stream():
+                channel = "analysis" if n < self.analysis_batches else "final"
+                n += 1
+                yield [Delta(d.text, d.token_ids, channel) for d in batch]
+        finally:
+            # Each Pilot test has its own event loop; the shared engine thread must not wake a closed one
+            # (RequestHandle._push calls call_soon_threadsafe on it and that raises once it is closed).
+            with self.inner._cond:
+                self.inner._loop = None
 
 
 class TextAnswers:
@@ -97,3 +106,48 @@ class TextAnswers:
         stops = tuple(dict.fromkeys(params.stop_token_ids + CHAT_STOP_IDS))
         p = SamplingParams(params.temperature, params.top_p, params.top_k, params.seed, params.max_tokens, stops)
         return LabelledHandle(self.inner.submit_tokens(ids, p), self.analysis_batches)
+
+
+def settings(**kw):
+    from moechat.tui.store import SessionSettings
+
+    base = dict(max_tokens=16, temperature=1.0)
+    base.update(kw)
+    return SessionSettings(**base)
+
+
+def make_app(db_path, worker=None, export_dir=None, ids=None, **kw):
+    """The app on a test database with a fixed clock, fixed session ids and a real (shared) engine."""
+    from moechat.tui.app import MoechatApp
+    from moechat.tui.config import EngineChoice
+
+    counter = iter(ids or [f"s{i:07d}" for i in range(1, 1000)])
+    opts = {"new_id": lambda: next(counter)}
+    return MoechatApp(
+        EngineChoice("synthetic:tiny", "cpu", "float32", 0.02),
+        db_path,
+        worker=worker if worker is not None else TextAnswers(shared_worker()),
+        clock=kw.pop("clock", lambda: "2025-06-01T12:00:00+00:00"),
+        export_dir=export_dir,
+        config_file="/nonexistent/moechat/config.json",
+        session_defaults=kw.pop("session_defaults", settings()),
+        store_options=opts,
+        **kw,
+    )
+
+
+async def wait_for(pilot, predicate, timeout: float = 20.0, what: str = "condition"):
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def idle(pilot, app, timeout: float = 30.0):
+    """Wait until no reply is streaming."""
+    await wait_for(pilot, lambda: app.chat is not None and not app.chat.replies, timeout, "the reply to finish")
+    await pilot.pause()

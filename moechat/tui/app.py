@@ -18,7 +18,7 @@ from moechat.tui import config as config_mod
 from moechat.tui.config import EngineChoice
 from moechat.tui.screens.chat import ChatScreen
 from moechat.tui.screens.dialogs import DatabaseErrorScreen
-from moechat.tui.store import Store, StoreError, start_fresh
+from moechat.tui.store import SessionSettings, Store, StoreError, start_fresh
 
 
 class EngineProgress(Message):
@@ -52,11 +52,17 @@ class MoechatApp(App):
         clock: Callable[[], str] | None = None,
         export_dir: str | os.PathLike | None = None,
         config_file: str | os.PathLike | None = None,
+        session_defaults: SessionSettings | None = None,
+        store_options: dict | None = None,
     ) -> None:
         super().__init__()
         self.engine_choice = engine
         self.db_path = str(db_path)
         self.clock = clock
+        self.session_defaults = session_defaults or SessionSettings()
+        self.store_options = dict(store_options or {})
+        if clock:
+            self.store_options["clock"] = clock
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
         self.config_file = Path(config_file) if config_file else config_mod.config_path()
         self.store: Store | None = None
@@ -75,7 +81,7 @@ class MoechatApp(App):
 
     def _open_store(self) -> None:
         try:
-            self.store = Store(self.db_path, **({"clock": self.clock} if self.clock else {}))
+            self.store = Store(self.db_path, **self.store_options)
         except StoreError as e:
             self.push_screen(DatabaseErrorScreen(str(e), self.db_path), self._database_choice)
             return

@@ -56,6 +56,9 @@ class Reply:
     view: Any = None
     answer: str = ""
     reasoning: str = ""
+    pending_answer: str = ""  # arrived but not yet saved and shown
+    pending_reasoning: str = ""
+    tokens: int = 0
     stop_requested: bool = False
     deltas: int = 0
     batches: int = 0

@@ -176,9 +176,11 @@ def fts_query(text: str) -> str | None:
 
 
 class Store:
-    def __init__(self, path: str | os.PathLike, clock: Callable[[], str] = _now):
+    def __init__(self, path: str | os.PathLike, clock: Callable[[], str] = _now,
+                 new_id: Callable[[], str] | None = None):
         self.path = str(path)
         self.clock = clock
+        self.id_factory = new_id or (lambda: secrets.token_hex(4))
         self.conn = self._open()
 
     # --- opening -----------------------------------------------------------------------------------
@@ -250,7 +252,7 @@ class Store:
 
     def _new_id(self) -> str:
         while True:
-            sid = secrets.token_hex(4)
+            sid = self.id_factory()
             if not self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone():
                 return sid
 

@@ -8,6 +8,7 @@ Several sessions can stream at once; switching away leaves a reply running and s
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,8 @@ from moechat.tui.widgets.transcript import MessageView, Transcript
 
 if TYPE_CHECKING:
     from moechat.tui.app import MoechatApp
+
+UI_HZ = 15  # most screen updates per second for one streaming reply
 
 EMPTY_HINT = (
     "Ask anything. Enter sends · Shift+Enter or Ctrl+J for a new line · Esc stops a reply · Ctrl+P for every command"
@@ -55,7 +58,7 @@ class ChatScreen(Screen):
     def __init__(self) -> None:
         super().__init__(id="chat-screen")
         self.session: Session | None = None  # None: a new chat not stored until its first message
-        self.draft_settings = SessionSettings()
+        self.draft_settings: SessionSettings | None = None
         self.replies: dict[str, Reply] = {}
         self.search_query = ""
 
@@ -90,7 +93,13 @@ class ChatScreen(Screen):
     def sidebar(self) -> SessionList:
         return self.query_one(SessionList)
 
+    def _defaults(self) -> SessionSettings:
+        from dataclasses import replace
+
+        return replace(self.app.session_defaults)
+
     async def on_mount(self) -> None:
+        self.draft_settings = self._defaults()
         self.status.engine = self.app.engine_choice.describe()
         self.app.sync_engine_state(self.status)
         if self.app.size.width < 72:
@@ -146,7 +155,7 @@ class ChatScreen(Screen):
     def _ensure_session(self) -> Session:
         if self.session is None:
             self.session = self.store.create_session(settings=self.draft_settings)
-            self.draft_settings = SessionSettings()
+            self.draft_settings = self._defaults()
         return self.session
 
     # --- sending and streaming ---------------------------------------------------------------------
@@ -193,21 +202,20 @@ class ChatScreen(Screen):
             reply.handle = worker.submit_chat(conversation_for(session, history), params_for(session))
             if reply.stop_requested:
                 reply.handle.cancel()
+            last_flush = 0.0
             async for batch in reply.handle.stream():
-                reasoning = "".join(d.text for d in batch if d.channel in REASONING_CHANNELS)
-                answer = "".join(d.text for d in batch if d.channel not in REASONING_CHANNELS)
                 reply.batches += 1
                 reply.deltas += len(batch)
-                if reply.view is not None and reply.view.is_attached:
-                    reply.view.count_tokens(sum(len(d.token_ids) for d in batch))
-                if not (reasoning or answer):
-                    continue
-                reply.reasoning += reasoning
-                reply.answer += answer
-                # saved before it is shown, so a kill never loses text that was on screen
-                self.store.update_message(reply.message_id, content=reply.answer, reasoning=reply.reasoning)
-                if reply.view is not None and reply.view.is_attached:
-                    await reply.view.append(reasoning, answer)
+                reply.tokens += sum(len(d.token_ids) for d in batch)
+                reply.pending_reasoning += "".join(d.text for d in batch if d.channel in REASONING_CHANNELS)
+                reply.pending_answer += "".join(d.text for d in batch if d.channel not in REASONING_CHANNELS)
+                # The engine may wake us every step; the screen is updated at most UI_HZ times a second, so
+                # redraws (and the GIL they hold) never slow decoding down.
+                now = time.monotonic()
+                if now - last_flush >= 1 / UI_HZ:
+                    last_flush = now
+                    await self._flush(reply)
+            await self._flush(reply)
             finish = reply.handle.finish
             if finish is None:
                 status, error = "stopped", None
@@ -218,6 +226,10 @@ class ChatScreen(Screen):
         except Exception as e:  # an engine fault shows in this reply; the app and the next message go on
             status, error = "error", f"{type(e).__name__}: {e}" if not isinstance(e, RuntimeError) else str(e)
         finally:
+            if reply.pending_answer or reply.pending_reasoning:
+                reply.answer += reply.pending_answer
+                reply.reasoning += reply.pending_reasoning
+                reply.pending_answer = reply.pending_reasoning = ""
             if reply.stop_requested and status == "done":
                 status = "stopped"
             if self.app.store is not None:
@@ -232,6 +244,21 @@ class ChatScreen(Screen):
             self.refresh_kv()
             if self.is_attached:
                 self.refresh_sessions()
+
+    async def _flush(self, reply: Reply) -> None:
+        reasoning, answer = reply.pending_reasoning, reply.pending_answer
+        reply.pending_reasoning = reply.pending_answer = ""
+        view = reply.view if reply.view is not None and reply.view.is_attached else None
+        if view is not None and reply.tokens != view.tokens:
+            view.count_tokens(reply.tokens - view.tokens)
+        if not (reasoning or answer):
+            return
+        reply.reasoning += reasoning
+        reply.answer += answer
+        # saved before it is shown, so a kill never loses text that was on screen
+        self.store.update_message(reply.message_id, content=reply.answer, reasoning=reply.reasoning)
+        if view is not None:
+            await view.append(reasoning, answer)
 
     def refresh_kv(self) -> None:
         worker = self.app.engine_worker

@@ -48,11 +48,11 @@ class SessionList(Vertical):
             if hit.snippet and hit.snippet != s.title:
                 label.append(f"\n{hit.snippet}", style="italic dim")
             ol.add_option(Option(label, id=s.id))
-        if current is not None:
-            try:
-                ol.highlighted = ol.get_option_index(current)
-            except Exception:
-                pass
+        ids = [h.session.id for h in hits]
+        if current in ids:
+            ol.highlighted = ids.index(current)
+        elif ids:
+            ol.highlighted = 0
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

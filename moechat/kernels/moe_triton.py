@@ -161,15 +161,18 @@ def _fp4_to_float(nib):
 
 @triton.jit
 def _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
-                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, ASM: tl.constexpr):
+                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, ASM: tl.constexpr, MASK_K: tl.constexpr):
     """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> (even columns, odd columns),
     each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble."""
     kb = k0 // 2 + tl.arange(0, BK // 2)
-    packed = tl.load(blocks_ptr + n[:, None] * stride_bn + kb[None, :], mask=nmask[:, None] & (kb < K // 2)[None, :],
-                     other=0)
     kg = k0 // 32 + tl.arange(0, BK // 32)
-    s = tl.load(scales_ptr + n[:, None] * stride_sn + kg[None, :], mask=nmask[:, None] & (kg < K // 32)[None, :],
-                other=127)
+    bmask = nmask[:, None]
+    smask = nmask[:, None]
+    if MASK_K:  # only the tail tile: a mask that varies along a row stops the loads from vectorizing
+        bmask &= (kb < K // 2)[None, :]
+        smask &= (kg < K // 32)[None, :]
+    packed = tl.load(blocks_ptr + n[:, None] * stride_bn + kb[None, :], mask=bmask, other=0)
+    s = tl.load(scales_ptr + n[:, None] * stride_sn + kg[None, :], mask=smask, other=127)
     if ASM:
         s16 = tl.broadcast_to(s[:, :, None], [BN, BK // 32, 16]).reshape([BN, BK // 2])
         lo, hi = tl.inline_asm_elementwise(_FP4_TO_BF16_ASM, "=r,=r,=r,=r,r,r", [packed, s16],
@@ -182,18 +185,34 @@ def _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
 
 
 @triton.jit
+def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
+                BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, ASM: tl.constexpr,
+                MASK_K: tl.constexpr):
+    kk = k0 + tl.arange(0, BK)
+    amask = rmask[:, None]
+    if MASK_K:
+        amask &= (kk < K)[None, :]
+    a = tl.load(a_row_ptr + kk[None, :], mask=amask, other=0.0)
+    a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
+    lo, hi = _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, a.dtype, ASM,
+                         MASK_K)
+    acc = tl.dot(a_even, tl.trans(lo), acc, input_precision=PREC)
+    return tl.dot(a_odd, tl.trans(hi), acc, input_precision=PREC)
+
+
+@triton.jit
 def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn,
                   BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, ASM: tl.constexpr):
     """a[a_rows, :K] @ W[n, :K]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two dots."""
     acc = tl.zeros([BM, BN], tl.float32)
     a_row_ptr = a_ptr + a_rows[:, None].to(tl.int64) * stride_a
-    for k0 in range(0, K, BK):
-        kk = k0 + tl.arange(0, BK)
-        a = tl.load(a_row_ptr + kk[None, :], mask=rmask[:, None] & (kk < K)[None, :], other=0.0)
-        a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
-        lo, hi = _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, a.dtype, ASM)
-        acc = tl.dot(a_even, tl.trans(lo), acc, input_precision=PREC)
-        acc = tl.dot(a_odd, tl.trans(hi), acc, input_precision=PREC)
+    k_full = K // BK * BK
+    for k0 in range(0, k_full, BK):
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
+                          BM, BN, BK, PREC, ASM, False)
+    if k_full < K:
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn,
+                          stride_sn, BM, BN, BK, PREC, ASM, True)
     return acc
 
 
@@ -256,21 +275,23 @@ def _sum_k_kernel(y_ptr, out_ptr, N, TOPK: tl.constexpr, BLOCK: tl.constexpr):
 
 
 def _configs(pairs: int, num_experts: int, device: torch.device) -> tuple[dict, dict]:
-    """(up, down) tile configs by rows per expert, picked by `python -m moechat.kernels.bench --sweep` on an
-    H100. Decode (about one row per expert): a 16-row tile and narrow N tiles spread the weight stream over
-    every SM; prefill: big tiles for tensor-core reuse."""
+    """(up, down) tile configs, picked by `python -m moechat.kernels.bench --sweep moe` on an H100 (bench/NOTES.md).
+    Decode (a row or two per expert): a 16-row tile and narrow N tiles spread the weight stream over every SM;
+    a few dozen rows per expert: mid tiles; prefill: big tiles for tensor-core reuse."""
     if device.type != "cuda":
-        small = dict(BM=16, BN=32, BK=32, num_warps=4, num_stages=1)
+        small = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96 in the tests: a K tail
         return small, small
     rows = pairs / num_experts
+    up = dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=3)
+    if pairs <= 8:
+        return up, dict(BM=16, BN=32, BK=256, num_warps=4, num_stages=3)
     if rows <= 16:
-        return (dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=3),
-                dict(BM=16, BN=32, BK=256, num_warps=4, num_stages=4))
+        return up, dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=3)
     if rows <= 64:
-        mid = dict(BM=64, BN=64, BK=128, num_warps=4, num_stages=3)
-        return mid, mid
-    return (dict(BM=128, BN=128, BK=64, num_warps=8, num_stages=3),
-            dict(BM=128, BN=128, BK=128, num_warps=8, num_stages=3))
+        return (dict(BM=32, BN=128, BK=128, num_warps=4, num_stages=3),
+                dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3))
+    big = dict(BM=128, BN=128, BK=128, num_warps=8, num_stages=3)
+    return big, big
 
 
 def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,

@@ -24,5 +24,5 @@ class KVPool:
 
     @classmethod
     def sized(cls, cfg: ModelConfig, budget_bytes: int, block_size: int, device: torch.device, dtype: torch.dtype) -> "KVPool":
-        num_blocks = max(1, budget_bytes // bytes_per_block(cfg, block_size, dtype))
+        num_blocks = max(2, budget_bytes // bytes_per_block(cfg, block_size, dtype))
         return cls(cfg, int(num_blocks), block_size, device, dtype)

@@ -33,6 +33,7 @@ class EngineArgs:
     max_num_batched_tokens: int = 8192
     max_model_len: int | None = None  # None: the model's context
     prefix_caching: bool = True
+    cuda_graphs: bool = True  # decode steps replay captured graphs (CUDA with Triton kernels only)
     seed: int = 0  # synthetic weights
 
     def resolved_device(self) -> torch.device:
@@ -87,9 +88,15 @@ class LLMEngine:
         self.load_time = time.perf_counter() - t0
         self.max_model_len = min(args.max_model_len or self.config.max_position, self.config.max_position)
         self.kv = KVPool.sized(self.config, self._kv_budget(), args.block_size, self.device, self.dtype)
-        self.blocks = BlockManager(self.kv.num_blocks, args.block_size, args.prefix_caching)
+        # the pool's last block is scratch space for the padding rows of graph-replayed batches
+        self.blocks = BlockManager(self.kv.num_blocks - 1, args.block_size, args.prefix_caching)
         self.scheduler = Scheduler(self.blocks, args.max_num_seqs, args.max_num_batched_tokens)
-        self.runner = ModelRunner(self.model, self.kv)
+        graphs = None
+        if args.cuda_graphs and self.model.ops.triton:
+            graphs = DecodeGraphs(self.model, self.kv, self.kv.num_blocks - 1, args.max_num_seqs,
+                                  -(-self.max_model_len // args.block_size))
+            graphs.capture()
+        self.runner = ModelRunner(self.model, self.kv, graphs)
         self.seqs: dict[int, Sequence] = {}
         self.ids = itertools.count()
         self.stats = EngineStats()

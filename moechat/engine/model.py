@@ -30,11 +30,15 @@ class GptOss:
                 logits_index: torch.Tensor) -> torch.Tensor:
         """tokens, positions [T]; returns float32 logits [len(logits_index), vocab] for the chosen rows."""
         x = self.w["embedding"][tokens]
+        eps, last = self.cfg.rms_eps, self.cfg.num_layers - 1
+        h = self.ops.rmsnorm(x, self.w["layers.0.attn_norm"], eps)
         for i in range(self.cfg.num_layers):
-            x = x + self.attention(i, self.ops.rmsnorm(x, self.w[f"layers.{i}.attn_norm"], self.cfg.rms_eps),
-                                   positions, batch, kv)
-            x = x + self.mlp(i, self.ops.rmsnorm(x, self.w[f"layers.{i}.mlp_norm"], self.cfg.rms_eps))
-        x = self.ops.rmsnorm(x[logits_index], self.w["norm"], self.cfg.rms_eps)
+            # each residual add is fused with the norm that follows it
+            h, x = self.ops.add_rmsnorm(self.attention(i, h, positions, batch, kv), x, self.w[f"layers.{i}.mlp_norm"], eps)
+            m = self.mlp(i, h)
+            if i < last:
+                h, x = self.ops.add_rmsnorm(m, x, self.w[f"layers.{i + 1}.attn_norm"], eps)
+        x = self.ops.rmsnorm((x + m)[logits_index], self.w["norm"], eps)
         return F.linear(x, self.w["unembedding"]).float()
 
     def attention(self, i: int, h: torch.Tensor, positions: torch.Tensor, batch: AttentionBatch, kv: KVPool) -> torch.Tensor:
@@ -45,9 +49,7 @@ class GptOss:
         q = qkv[:, :qd].view(T, c.num_heads, c.head_dim)
         k = qkv[:, qd:qd + kd].view(T, c.num_kv_heads, c.head_dim)
         v = qkv[:, qd + kd:].view(T, c.num_kv_heads, c.head_dim)
-        q = self.ops.apply_rope(q, self.cos, self.sin, positions)
-        k = self.ops.apply_rope(k, self.cos, self.sin, positions)
-        self.ops.write_kv(k, v, kv.k[i], kv.v[i], batch.slot_mapping)
+        q = self.ops.rope_write_kv(q, k, v, self.cos, self.sin, positions, kv.k[i], kv.v[i], batch.slot_mapping)
         window = c.sliding_window if c.is_sliding(i) else 0
         o = self.ops.attention(q, kv.k[i], kv.v[i], self.w[p + "sinks"], batch, window, self.sm_scale)
         return F.linear(o.reshape(T, qd), self.w[p + "o_w"], self.w[p + "o_b"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from moechat.engine.cuda_graphs import DecodeGraphs
 from moechat.engine.kv_cache import KVPool
 from moechat.engine.model import GptOss
 from moechat.engine.scheduler import ScheduledChunk
@@ -11,9 +12,10 @@ from moechat.kernels.attention import AttentionBatch
 
 
 class ModelRunner:
-    def __init__(self, model: GptOss, kv: KVPool):
+    def __init__(self, model: GptOss, kv: KVPool, graphs: DecodeGraphs | None = None):
         self.model, self.kv = model, kv
         self.device = model.device
+        self.graphs = graphs
 
     def prepare(self, chunks: list[ScheduledChunk]) -> tuple[torch.Tensor, torch.Tensor, AttentionBatch, torch.Tensor]:
         bs = self.kv.block_size
@@ -44,5 +46,11 @@ class ModelRunner:
 
     def run(self, chunks: list[ScheduledChunk]) -> torch.Tensor:
         """float32 logits, one row per chunk that samples, in chunk order."""
+        if self.graphs is not None and all(c.length == 1 for c in chunks) and len(chunks) <= self.graphs.max_batch:
+            bs = self.kv.block_size
+            pos = [c.start for c in chunks]
+            return self.graphs.run([c.seq.tokens[c.start] for c in chunks], pos,
+                                   [c.seq.blocks[p // bs] * bs + p % bs for c, p in zip(chunks, pos)],
+                                   [p + 1 for p in pos], [c.seq.blocks for c in chunks])
         tokens, positions, batch, rows = self.prepare(chunks)
         return self.model.forward(tokens, positions, batch, self.kv, rows)

@@ -11,6 +11,7 @@ import torch
 
 from moechat.engine.block_manager import BlockManager
 from moechat.engine.checkpoint import load_model_weights
+from moechat.engine.cuda_graphs import DecodeGraphs
 from moechat.engine.kv_cache import KVPool, bytes_per_block
 from moechat.engine.model import GptOss
 from moechat.engine.model_runner import ModelRunner

@@ -209,7 +209,7 @@ def paged_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tenso
                                     SPLITS=splits, D=D, num_warps=1)
         return out
     if config is None:  # ROWS: query rows (tokens x group heads) per program
-        config = (dict(ROWS=128, BLOCK_N=64, num_warps=8, num_stages=2) if q.is_cuda
+        config = (dict(ROWS=128 if q.element_size() == 2 else 64, BLOCK_N=64, num_warps=8, num_stages=2) if q.is_cuda
                   else dict(ROWS=32, BLOCK_N=16, num_warps=4, num_stages=1))
     cfg = dict(config)
     block_q = max(1, cfg.pop("ROWS") // GP)

@@ -63,16 +63,17 @@ def kernel_us(calls: list, iters: int = 3) -> dict[str, float]:
     return dict(out)
 
 
-def device_peaks() -> tuple[float, float]:
-    """(copy bandwidth bytes/s, bf16 matmul FLOP/s), measured."""
+def copy_bandwidth() -> float:
+    """Bytes/s read + written by a 1 GiB device-to-device copy."""
     a = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
     b = torch.empty_like(a)
-    bw = 2 * a.numel() / (graph_us([lambda: b.copy_(a)], 10) * 1e-6)
-    del a, b
-    n = 8192
+    return 2 * a.numel() / (graph_us([lambda: b.copy_(a)], 10) * 1e-6)
+
+
+def matmul_rate(n: int = 8192) -> float:
+    """bf16 FLOP/s of an n x n x n matmul."""
     x, y = (torch.randn(n, n, device="cuda", dtype=BF16) for _ in range(2))
-    rate = 2 * n ** 3 / (graph_us([lambda: x @ y], 10) * 1e-6)
-    return bw, rate
+    return 2 * n ** 3 / (graph_us([lambda: x @ y], 10) * 1e-6)
 
 
 def random_experts(layers: int) -> list[dict]:
@@ -215,7 +216,6 @@ def bench_attention(tab: Table, sweep: bool) -> list[str]:
                                                                            0, scale, cfg)])
                     notes.append(f"sweep attn decode B={B}: {cfg}: " +
                                  ", ".join(f"{k[:16]} {v:.1f}" for k, v in sorted(t.items())))
-        del caches
     for n in PREFILL_SIZES:
         batch, nblocks = prefill_batch(n)
         kc, vc = (torch.randn(nblocks, PAGE, KV_HEADS, HEAD_DIM, device="cuda", dtype=BF16) for _ in range(2))
@@ -244,7 +244,7 @@ def bench_attention(tab: Table, sweep: bool) -> list[str]:
 def run_kernel_bench(args) -> str:
     """The table (and, with args.sweep, the tile sweep notes) as text."""
     sweep = getattr(args, "sweep", None) or ""
-    bw, rate = device_peaks()
+    bw, rate = copy_bandwidth(), matmul_rate()
     tab = Table(bw, rate)
     head = (f"device: {torch.cuda.get_device_name()}  copy bandwidth {bw / 1e9:.0f} GB/s  "
             f"bf16 matmul {rate / 1e12:.0f} TFLOP/s")

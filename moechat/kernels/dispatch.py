@@ -41,8 +41,8 @@ class Ops:
         self.route = route_ref
         self._moe_mxfp4 = moe_ref
         if self.triton:
+            # imported here so that CPU runs never import triton (tests pick the interpreter before they do)
             from moechat.kernels import attention_triton, moe_triton, norm_triton, rope_triton
-
             self.rmsnorm = norm_triton.rmsnorm
             self.add_rmsnorm = norm_triton.add_rmsnorm
             self.apply_rope = rope_triton.apply_rope

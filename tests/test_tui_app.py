@@ -44,7 +44,7 @@ async def type_and_send(pilot, text: str) -> None:
 
 async def test_send_streams_text_reasoning_then_answer(tmp_path):
     worker = TextAnswers(shared_worker(), analysis_batches=1)
-    app = make_app(tmp_path / "c.db", worker=worker, session_defaults=settings(max_tokens=150))
+    app = make_app(tmp_path / "c.db", worker=worker, session_defaults=settings(max_tokens=300))
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, "hello there")
         chat = app.chat

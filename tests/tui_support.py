@@ -147,7 +147,7 @@ async def wait_for(pilot, predicate, timeout: float = 20.0, what: str = "conditi
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def idle(pilot, app, timeout: float = 30.0):
+async def idle(pilot, app, timeout: float = 60.0):
     """Wait until no reply is streaming."""
     await wait_for(pilot, lambda: app.chat is not None and not app.chat.replies, timeout, "the reply to finish")
     await pilot.pause()

@@ -116,7 +116,7 @@ class StoredMessage:
 @dataclass
 class SearchHit:
     session: Session
-    snippet: str = ""
+    snippet: str = ""  # matched words are between \x02 and \x03
 
 
 @dataclass
@@ -386,7 +386,7 @@ class Store:
                 """
                 SELECT session_id, snippet FROM (
                     SELECT m.session_id AS session_id,
-                           snippet(messages_fts, 0, '', '', '…', 8) AS snippet, rank
+                           snippet(messages_fts, 0, char(2), char(3), '…', 8) AS snippet, rank
                     FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
                     WHERE messages_fts MATCH ?
                     UNION ALL

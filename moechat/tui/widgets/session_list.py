@@ -38,19 +38,23 @@ class SessionList(Vertical):
     def show(self, hits: list[SearchHit], current: str | None, streaming: set[str] = frozenset()) -> None:
         ol = self.options
         ol.clear_options()
-        for hit in hits:
+        width = max(10, (self.size.width or 30) - 4)
+        for i, hit in enumerate(hits):
             s = hit.session
             label = Text(no_wrap=True, overflow="ellipsis")
-            if s.id in streaming:
-                label.append("● ", style="bold")
-            label.append(s.title, style="bold" if s.id == current else "")
-            label.append(f"\n{s.updated_at[:10]} · {s.id}", style="dim")
+            mark = "● " if s.id in streaming else ("▸ " if s.id == current else "  ")
+            label.append(mark, style="bold")
+            label.append(_cut(s.title, width - 2), style="bold" if s.id == current else "")
+            label.append(f"\n  {s.updated_at[:10]} · {s.id}", style="dim")
             if hit.snippet and hit.snippet != s.title:
-                label.append(f"\n{hit.snippet}", style="italic dim")
+                label.append("\n  ")
+                label.append_text(_snippet(hit.snippet, width - 2))
+            if i:
+                ol.add_option(None)
             ol.add_option(Option(label, id=s.id))
         ids = [h.session.id for h in hits]
         if current in ids:
-            ol.highlighted = ids.index(current)
+            ol.highlighted = ol.get_option_index(current)
         elif ids:
             ol.highlighted = 0
 
@@ -66,3 +70,26 @@ class SessionList(Vertical):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.options.focus()
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+
+
+def _snippet(snippet: str, width: int) -> Text:
+    """One line of a search hit, cut so the first matched word (between \\x02 and \\x03) stays in view."""
+    snippet = " ".join(snippet.split())
+    start = snippet.find("\x02")
+    if start > width // 3:
+        snippet = "…" + snippet[start - width // 3 + 1:]
+    out = Text(style="italic dim")
+    visible = 0
+    for i, part in enumerate(snippet.replace("\x03", "\x02").split("\x02")):
+        room = width - visible
+        if room <= 0:
+            break
+        piece = part if len(part) <= room else part[: max(0, room - 1)] + "…"
+        out.append(piece, style="bold not dim" if i % 2 else "")
+        visible += len(piece)
+    return out

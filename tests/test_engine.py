@@ -79,8 +79,8 @@ def test_second_chat_turn_prefills_only_new_tokens(tok):
 
 
 def test_eviction_under_a_tiny_pool_keeps_outputs_right(prompts, alone):
-    # 12 blocks of 16 tokens (plus the scratch block): every request fits alone, but the cache must evict to serve them all
-    e = engine(kv_cache_gb=13 * 16 * 2 * 4 * 2 * 16 * 4 / 2**30, max_num_seqs=1)
+    # 12 blocks of 16 tokens: every request fits alone, but the cache must evict to serve them all
+    e = engine(num_kv_blocks=12, max_num_seqs=1)
     assert e.blocks.num_blocks == 12
     for _ in range(2):
         assert [o.new_token_ids for o in e.generate(prompts, GREEDY)] == alone
@@ -88,7 +88,7 @@ def test_eviction_under_a_tiny_pool_keeps_outputs_right(prompts, alone):
 
 
 def test_preemption_under_a_tiny_pool_gives_identical_outputs(prompts, alone):
-    e = engine(kv_cache_gb=9 * 16 * 2 * 4 * 2 * 16 * 4 / 2**30)
+    e = engine(num_kv_blocks=8)
     assert e.blocks.num_blocks == 8
     outs = e.generate(prompts, GREEDY)
     assert e.scheduler.num_preemptions > 0
@@ -96,7 +96,7 @@ def test_preemption_under_a_tiny_pool_gives_identical_outputs(prompts, alone):
 
 
 def test_request_too_large_for_the_pool_is_rejected_and_engine_goes_on(prompts, alone):
-    e = engine(kv_cache_gb=5 * 16 * 2 * 4 * 2 * 16 * 4 / 2**30)
+    e = engine(num_kv_blocks=4)
     huge = e.add_request(prompts[0], SamplingParams(temperature=0.0, max_tokens=500))
     ok = e.add_request(prompts[1], GREEDY)
     done = {}

@@ -2,7 +2,7 @@
 
 Decode launches hundreds of small kernels per token; replaying a captured graph removes the per-launch
 host cost. Inputs live in static buffers that each step overwrites. Padding rows attend to one key in
-a scratch block that no sequence owns, so they cost almost nothing and touch nobody's cache.
+each pool's scratch block, which no sequence owns, so they cost almost nothing and touch nobody's cache.
 """
 
 from __future__ import annotations
@@ -10,33 +10,51 @@ from __future__ import annotations
 import torch
 
 from moechat.engine.kv_cache import KVPool
-from moechat.engine.model import GptOss
+from moechat.engine.model import GptOss, StepBatch
 from moechat.kernels.attention import AttentionBatch
 
 BUCKETS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
 
+class _Tables:
+    """Static block tables and KV slots of one pool."""
+
+    def __init__(self, n: int, width: int, scratch: int, block_size: int, device: torch.device):
+        self.scratch, self.scratch_slot = scratch, scratch * block_size
+        self.slots = torch.full((n,), self.scratch_slot, dtype=torch.int64, device=device)
+        self.tables = torch.full((n, width), scratch, dtype=torch.int32, device=device)
+
+    def fill(self, slots: list[int], tables: list[list[int]], bucket: int) -> None:
+        n = len(slots)
+        self.slots[:n].copy_(torch.tensor(slots, dtype=torch.int64), non_blocking=True)
+        self.tables[:n, :len(tables[0])].copy_(torch.tensor(tables, dtype=torch.int32), non_blocking=True)
+        if bucket > n:  # rows left over from a larger earlier batch become padding again
+            self.slots[n:bucket].fill_(self.scratch_slot)
+            self.tables[n:bucket, 0].fill_(self.scratch)
+
+
 class DecodeGraphs:
-    def __init__(self, model: GptOss, kv: KVPool, scratch_block: int, max_batch: int, max_blocks_per_seq: int):
+    def __init__(self, model: GptOss, kv: KVPool, max_batch: int, max_blocks_per_seq: int):
         self.model, self.kv = model, kv
-        self.buckets = [b for b in BUCKETS if b <= max_batch]
+        self.buckets = [b for b in BUCKETS if b <= max_batch] or [1]
         n, dev = self.buckets[-1], model.device
         self.max_batch = n
-        self.scratch_slot = scratch_block * kv.block_size
         self.tokens = torch.zeros(n, dtype=torch.int64, device=dev)
         self.positions = torch.zeros(n, dtype=torch.int64, device=dev)
-        self.slots = torch.full((n,), self.scratch_slot, dtype=torch.int64, device=dev)
         self.context_lens = torch.ones(n, dtype=torch.int32, device=dev)
-        self.block_tables = torch.full((n, max_blocks_per_seq), scratch_block, dtype=torch.int32, device=dev)
         self.query_start = torch.arange(n + 1, dtype=torch.int32, device=dev)
         self.rows = torch.arange(n, dtype=torch.int64, device=dev)
+        self.full = _Tables(n, max_blocks_per_seq, kv.scratch_block, kv.block_size, dev)
+        self.swa = _Tables(n, max_blocks_per_seq, kv.swa_scratch_block, kv.block_size, dev) if kv.num_swa_blocks else None
         self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
-        self.scratch_block = scratch_block
 
     def _forward(self, b: int) -> torch.Tensor:
-        batch = AttentionBatch(self.query_start[:b + 1], self.context_lens[:b], self.block_tables[:b], self.slots[:b],
-                               list(range(b + 1)), [1] * b, 1)
-        return self.model.forward(self.tokens[:b], self.positions[:b], batch, self.kv, self.rows[:b])
+        def batch(t: _Tables) -> AttentionBatch:
+            return AttentionBatch(self.query_start[:b + 1], self.context_lens[:b], t.tables[:b], t.slots[:b],
+                                  list(range(b + 1)), [1] * b, 1)
+
+        step = StepBatch(batch(self.full), batch(self.swa) if self.swa else None)
+        return self.model.forward(self.tokens[:b], self.positions[:b], step, self.kv, self.rows[:b])
 
     def capture(self) -> None:
         pool = None
@@ -53,25 +71,19 @@ class DecodeGraphs:
         torch.cuda.current_stream().wait_stream(stream)
         torch.cuda.synchronize()
 
-    def bucket(self, n: int) -> int | None:
-        return next((b for b in self.buckets if b >= n), None)
-
-    def run(self, tokens: list[int], positions: list[int], slots: list[int], context_lens: list[int],
-            tables: list[list[int]]) -> torch.Tensor:
+    def run(self, tokens: list[int], positions: list[int], slots: list[int], tables: list[list[int]],
+            swa: tuple[list[int], list[list[int]]] | None) -> torch.Tensor:
         n = len(tokens)
-        b = self.bucket(n)
-        width = max(len(t) for t in tables)
-        host = torch.tensor([tokens, positions, slots], dtype=torch.int64)
+        b = next(b for b in self.buckets if b >= n)
+        host = torch.tensor([tokens, positions, [p + 1 for p in positions]], dtype=torch.int64)
         self.tokens[:n].copy_(host[0], non_blocking=True)
         self.positions[:n].copy_(host[1], non_blocking=True)
-        self.slots[:n].copy_(host[2], non_blocking=True)
-        self.context_lens[:n].copy_(torch.tensor(context_lens, dtype=torch.int32), non_blocking=True)
-        padded = [t + [self.scratch_block] * (width - len(t)) for t in tables]
-        self.block_tables[:n, :width].copy_(torch.tensor(padded, dtype=torch.int32), non_blocking=True)
-        if b > n:  # rows left over from a larger earlier batch become padding again
-            self.slots[n:b].fill_(self.scratch_slot)
+        self.context_lens[:n].copy_(host[2], non_blocking=True)
+        if b > n:
             self.context_lens[n:b].fill_(1)
-            self.block_tables[n:b, 0].fill_(self.scratch_block)
+        self.full.fill(slots, tables, b)
+        if self.swa is not None:
+            self.swa.fill(*swa, b)
         g, out = self.graphs[b]
         g.replay()
         return out[:n]

@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from moechat.engine.tokenizer import CALL, CHANNEL, END, MESSAGE, RETURN, START, IncrementalDetokenizer, Tokenizer
+from moechat.engine.tokenizer import (
+    CALL,
+    CHANNEL,
+    END,
+    MESSAGE,
+    RETURN,
+    START,
+    IncrementalDetokenizer,
+    Tokenizer,
+)
 
 REASONING_EFFORTS = ("low", "medium", "high")
 CHAT_STOP_IDS = (RETURN, CALL, 199999)

@@ -35,6 +35,8 @@ class EngineArgs:
     max_model_len: int | None = None  # None: the model's context
     prefix_caching: bool = True
     cuda_graphs: bool = True  # decode steps replay captured graphs (CUDA with Triton kernels only)
+    sliding_window_trim: bool = True  # sliding layers free the KV blocks their window has passed
+    num_kv_blocks: int | None = None  # exact full-pool size in blocks (tests); overrides kv_cache_gb
     seed: int = 0  # synthetic weights
 
     def resolved_device(self) -> torch.device:
@@ -88,14 +90,16 @@ class LLMEngine:
         self.model = GptOss(self.config, weights, self.device, self.dtype)
         self.load_time = time.perf_counter() - t0
         self.max_model_len = min(args.max_model_len or self.config.max_position, self.config.max_position)
-        self.kv = KVPool.sized(self.config, self._kv_budget(), args.block_size, self.device, self.dtype)
-        # the pool's last block is scratch space for the padding rows of graph-replayed batches
-        self.blocks = BlockManager(self.kv.num_blocks - 1, args.block_size, args.prefix_caching)
+        num_blocks, num_swa = self._pool_sizes()
+        # each pool's last block is scratch space (padding rows of graph replays, trimmed table entries)
+        self.kv = KVPool(self.config, num_blocks + 1, args.block_size, self.device, self.dtype,
+                         num_swa + 1 if num_swa else 0)
+        self.blocks = BlockManager(num_blocks, args.block_size, args.prefix_caching,
+                                   self.config.sliding_window if num_swa else 0, num_swa)
         self.scheduler = Scheduler(self.blocks, args.max_num_seqs, args.max_num_batched_tokens)
         graphs = None
         if args.cuda_graphs and self.model.ops.triton:
-            graphs = DecodeGraphs(self.model, self.kv, self.kv.num_blocks - 1, args.max_num_seqs,
-                                  -(-self.max_model_len // args.block_size))
+            graphs = DecodeGraphs(self.model, self.kv, args.max_num_seqs, -(-self.max_model_len // args.block_size))
             graphs.capture()
         self.runner = ModelRunner(self.model, self.kv, graphs)
         self.seqs: dict[int, Sequence] = {}
@@ -103,16 +107,29 @@ class LLMEngine:
         self.stats = EngineStats()
         self._rejected: list[RequestOutput] = []
 
-    def _kv_budget(self) -> int:
-        per_block = bytes_per_block(self.config, self.args.block_size, self.dtype)
+    def _pool_sizes(self) -> tuple[int, int]:
+        """(full-pool blocks, sliding-pool blocks) from the memory budget; 0 sliding blocks: no trimming."""
+        a, cfg, bs = self.args, self.config, self.args.block_size
+        n_sliding = sum(cfg.is_sliding(i) for i in range(cfg.num_layers))
+        trim = a.sliding_window_trim and n_sliding and cfg.sliding_window + bs < self.max_model_len
+        per_full = bytes_per_block(cfg, bs, self.dtype, cfg.num_layers - n_sliding if trim else cfg.num_layers)
+        # the sliding pool holds, per sequence, its window and the window it keeps cached at its prompt's
+        # end, plus one step's worth of new tokens
+        num_swa = -(-(a.max_num_batched_tokens + a.max_num_seqs * 2 * (cfg.sliding_window + 2 * bs)) // bs) if trim else 0
+        per_swa = bytes_per_block(cfg, bs, self.dtype, n_sliding)
+        if a.num_kv_blocks is not None:
+            return a.num_kv_blocks, num_swa
         # never more than max_num_seqs full-length sequences could use
-        cap = per_block * self.args.max_num_seqs * -(-self.max_model_len // self.args.block_size)
-        if self.args.kv_cache_gb is not None:
-            return min(int(self.args.kv_cache_gb * 2**30), cap)
-        if self.device.type == "cuda":
+        cap = per_full * a.max_num_seqs * -(-self.max_model_len // bs)
+        if a.kv_cache_gb is not None:
+            budget = int(a.kv_cache_gb * 2**30)
+        elif self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
-            return min(int(free * 0.9) - 2 * 2**30, cap)
-        return min(2**30, cap)
+            budget = int(free * 0.9) - 2 * 2**30
+        else:
+            budget = 2**30
+        num_swa = min(num_swa, budget // 2 // per_swa) if trim else 0
+        return max(1, min(budget - num_swa * per_swa, cap) // per_full), num_swa
 
     # --- requests -------------------------------------------------------------------------------
     def add_request(self, prompt_token_ids: list[int], params: SamplingParams) -> int:
@@ -163,7 +180,7 @@ class LLMEngine:
         dt = time.perf_counter() - t0
         now = time.perf_counter()
         # a decode chunk runs only the token sampled last step; everything else is prompt or recompute
-        n_decode = sum(1 for c in chunks if c.length == 1 and c.seq.output and c.start == c.seq.length - 1)
+        n_decode = sum(1 for c in chunks if c.length == 1 and c.seq.num_output and c.start == c.seq.length - 1)
         n_prefill = sum(c.length for c in chunks) - n_decode
         self.stats.steps += 1
         self.stats.prefill_tokens += n_prefill
@@ -174,11 +191,12 @@ class LLMEngine:
             self.stats.decode_time += dt
         for c in chunks:
             c.seq.num_computed += c.length
-            c.seq.prefilled_tokens += max(0, min(c.start + c.length, len(c.seq.prompt)) - c.start)
+            c.seq.prefilled_tokens += max(0, min(c.start + c.length, c.seq.num_prompt) - c.start)
             self.blocks.commit_full_blocks(c.seq)
+            self.blocks.trim(c.seq)
         for c, tok in zip(sampling, tokens):
             seq = c.seq
-            seq.output.append(tok)
+            seq.tokens.append(tok)
             if seq.first_token_time is None:
                 seq.first_token_time = now
                 self.stats.ttfts.append(now - seq.arrival)
@@ -191,7 +209,7 @@ class LLMEngine:
     def _stop_reason(self, seq: Sequence, tok: int) -> str | None:
         if tok in seq.params.stop_token_ids:
             return "stop"
-        if len(seq.output) >= seq.params.max_tokens or seq.length >= self.max_model_len:
+        if seq.num_output >= seq.params.max_tokens or seq.length >= self.max_model_len:
             return "length"
         return None
 
@@ -203,11 +221,11 @@ class LLMEngine:
     def _output(self, seq: Sequence, new: list[int]) -> RequestOutput:
         out = RequestOutput(seq.id, new, seq.finished, seq.finish_reason, seq.error)
         if seq.finished:
-            out.prompt_tokens, out.cached_tokens, out.generated_tokens = len(seq.prompt), seq.cached_tokens, len(seq.output)
+            out.prompt_tokens, out.cached_tokens, out.generated_tokens = seq.num_prompt, seq.cached_tokens, seq.num_output
             if seq.first_token_time is not None:
                 out.ttft_s = seq.first_token_time - seq.arrival
-                if len(seq.output) > 1 and seq.finish_time:
-                    out.decode_tokens_per_s = (len(seq.output) - 1) / max(seq.finish_time - seq.first_token_time, 1e-9)
+                if seq.num_output > 1 and seq.finish_time:
+                    out.decode_tokens_per_s = (seq.num_output - 1) / max(seq.finish_time - seq.first_token_time, 1e-9)
             del self.seqs[seq.id]
         return out
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
@@ -10,6 +12,15 @@ from moechat.engine.kv_cache import KVPool
 from moechat.kernels.attention import AttentionBatch
 from moechat.kernels.dispatch import Ops
 from moechat.kernels.rope import rope_tables, yarn_inv_freq_and_scale
+
+
+@dataclass
+class StepBatch:
+    """Attention metadata of one step: the full pool's tables, and the sliding pool's if it has one."""
+
+    full: AttentionBatch
+    swa: AttentionBatch | None = None
+
 
 EXPERT_KEYS = ("w1", "w1_blocks", "w1_scales", "w1_bias", "w2", "w2_blocks", "w2_scales", "w2_bias")
 
@@ -26,7 +37,7 @@ class GptOss:
         self.sm_scale = cfg.head_dim ** -0.5
 
     @torch.inference_mode()
-    def forward(self, tokens: torch.Tensor, positions: torch.Tensor, batch: AttentionBatch, kv: KVPool,
+    def forward(self, tokens: torch.Tensor, positions: torch.Tensor, batch: StepBatch, kv: KVPool,
                 logits_index: torch.Tensor) -> torch.Tensor:
         """tokens, positions [T]; returns float32 logits [len(logits_index), vocab] for the chosen rows."""
         x = self.w["embedding"][tokens]
@@ -41,7 +52,7 @@ class GptOss:
         x = self.ops.rmsnorm((x + m)[logits_index], self.w["norm"], eps)
         return F.linear(x, self.w["unembedding"]).float()
 
-    def attention(self, i: int, h: torch.Tensor, positions: torch.Tensor, batch: AttentionBatch, kv: KVPool) -> torch.Tensor:
+    def attention(self, i: int, h: torch.Tensor, positions: torch.Tensor, step: StepBatch, kv: KVPool) -> torch.Tensor:
         c, p = self.cfg, f"layers.{i}."
         T = h.shape[0]
         qkv = F.linear(h, self.w[p + "qkv_w"], self.w[p + "qkv_b"])
@@ -49,9 +60,11 @@ class GptOss:
         q = qkv[:, :qd].view(T, c.num_heads, c.head_dim)
         k = qkv[:, qd:qd + kd].view(T, c.num_kv_heads, c.head_dim)
         v = qkv[:, qd + kd:].view(T, c.num_kv_heads, c.head_dim)
-        q = self.ops.rope_write_kv(q, k, v, self.cos, self.sin, positions, kv.k[i], kv.v[i], batch.slot_mapping)
+        k_cache, v_cache, swa = kv.layer(i)
+        batch = step.swa if swa else step.full
+        q = self.ops.rope_write_kv(q, k, v, self.cos, self.sin, positions, k_cache, v_cache, batch.slot_mapping)
         window = c.sliding_window if c.is_sliding(i) else 0
-        o = self.ops.attention(q, kv.k[i], kv.v[i], self.w[p + "sinks"], batch, window, self.sm_scale)
+        o = self.ops.attention(q, k_cache, v_cache, self.w[p + "sinks"], batch, window, self.sm_scale)
         return F.linear(o.reshape(T, qd), self.w[p + "o_w"], self.w[p + "o_b"])
 
     def mlp(self, i: int, h: torch.Tensor) -> torch.Tensor:

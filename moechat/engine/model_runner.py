@@ -6,9 +6,19 @@ import torch
 
 from moechat.engine.cuda_graphs import DecodeGraphs
 from moechat.engine.kv_cache import KVPool
-from moechat.engine.model import GptOss
+from moechat.engine.model import GptOss, StepBatch
 from moechat.engine.scheduler import ScheduledChunk
+from moechat.engine.sequence import Sequence
 from moechat.kernels.attention import AttentionBatch
+
+
+def slot(table: list[int | None], position: int, block_size: int) -> int:
+    return table[position // block_size] * block_size + position % block_size
+
+
+def padded_table(table: list[int | None], width: int, scratch: int) -> list[int]:
+    """A block-table row with trimmed entries and the tail pointing at the scratch block."""
+    return [scratch if b is None else b for b in table] + [scratch] * (width - len(table))
 
 
 class ModelRunner:
@@ -16,41 +26,50 @@ class ModelRunner:
         self.model, self.kv = model, kv
         self.device = model.device
         self.graphs = graphs
+        self.trimming = kv.num_swa_blocks > 0
 
-    def prepare(self, chunks: list[ScheduledChunk]) -> tuple[torch.Tensor, torch.Tensor, AttentionBatch, torch.Tensor]:
+    def _tables(self, seqs: list[Sequence], swa: bool) -> list[list[int]]:
+        scratch = self.kv.swa_scratch_block if swa else self.kv.scratch_block
+        rows = [s.swa_blocks if swa else s.blocks for s in seqs]
+        width = max(len(r) for r in rows)
+        return [padded_table(r, width, scratch) for r in rows]
+
+    def prepare(self, chunks: list[ScheduledChunk]) -> tuple[torch.Tensor, torch.Tensor, StepBatch, torch.Tensor]:
         bs = self.kv.block_size
-        tokens, positions, slots, qstart, ctx, logit_rows = [], [], [], [0], [], []
+        tokens, positions, qstart, ctx, logit_rows = [], [], [0], [], []
         for c in chunks:
-            seq_tokens = c.seq.tokens
-            tokens += seq_tokens[c.start:c.start + c.length]
-            pos = range(c.start, c.start + c.length)
-            positions += pos
-            slots += [c.seq.blocks[p // bs] * bs + p % bs for p in pos]
+            tokens += c.seq.tokens[c.start:c.start + c.length]
+            positions += range(c.start, c.start + c.length)
             qstart.append(qstart[-1] + c.length)
             ctx.append(c.start + c.length)
             if c.samples:
                 logit_rows.append(qstart[-1] - 1)
-        width = max(len(c.seq.blocks) for c in chunks)
-        table = [c.seq.blocks + [0] * (width - len(c.seq.blocks)) for c in chunks]
         dev = self.device
 
         def t(x, dtype):
             return torch.tensor(x, dtype=dtype).to(dev, non_blocking=True)
 
-        batch = AttentionBatch(
-            query_start=t(qstart, torch.int32), context_lens=t(ctx, torch.int32), block_tables=t(table, torch.int32),
-            slot_mapping=t(slots, torch.int64), query_start_host=qstart, context_lens_host=ctx,
-            max_query_len=max(c.length for c in chunks),
-        )
-        return t(tokens, torch.int64), t(positions, torch.int64), batch, t(logit_rows, torch.int64)
+        q, lens = t(qstart, torch.int32), t(ctx, torch.int32)
+        seqs = [c.seq for c in chunks]
+
+        def batch(swa: bool) -> AttentionBatch:
+            slots = [slot(c.seq.swa_blocks if swa else c.seq.blocks, p, bs)
+                     for c in chunks for p in range(c.start, c.start + c.length)]
+            return AttentionBatch(query_start=q, context_lens=lens, block_tables=t(self._tables(seqs, swa), torch.int32),
+                                  slot_mapping=t(slots, torch.int64), query_start_host=qstart, context_lens_host=ctx,
+                                  max_query_len=max(c.length for c in chunks))
+
+        step = StepBatch(batch(False), batch(True) if self.trimming else None)
+        return t(tokens, torch.int64), t(positions, torch.int64), step, t(logit_rows, torch.int64)
 
     def run(self, chunks: list[ScheduledChunk]) -> torch.Tensor:
         """float32 logits, one row per chunk that samples, in chunk order."""
         if self.graphs is not None and all(c.length == 1 for c in chunks) and len(chunks) <= self.graphs.max_batch:
             bs = self.kv.block_size
+            seqs = [c.seq for c in chunks]
             pos = [c.start for c in chunks]
-            return self.graphs.run([c.seq.tokens[c.start] for c in chunks], pos,
-                                   [c.seq.blocks[p // bs] * bs + p % bs for c, p in zip(chunks, pos)],
-                                   [p + 1 for p in pos], [c.seq.blocks for c in chunks])
-        tokens, positions, batch, rows = self.prepare(chunks)
-        return self.model.forward(tokens, positions, batch, self.kv, rows)
+            swa = ([slot(s.swa_blocks, p, bs) for s, p in zip(seqs, pos)], self._tables(seqs, True)) if self.trimming else None
+            return self.graphs.run([s.tokens[p] for s, p in zip(seqs, pos)], pos,
+                                   [slot(s.blocks, p, bs) for s, p in zip(seqs, pos)], self._tables(seqs, False), swa)
+        tokens, positions, step, rows = self.prepare(chunks)
+        return self.model.forward(tokens, positions, step, self.kv, rows)

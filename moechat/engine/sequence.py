@@ -21,12 +21,15 @@ class Status(enum.Enum):
 @dataclass(eq=False)
 class Sequence:
     id: int
-    prompt: list[int]
+    tokens: list[int]  # prompt, then every generated token
     params: SamplingParams
     generator: torch.Generator | None = None
-    output: list[int] = field(default_factory=list)
+    num_prompt: int = 0
     status: Status = Status.WAITING
-    blocks: list[int] = field(default_factory=list)  # block table: KV of token t is in blocks[t // block_size]
+    blocks: list[int] = field(default_factory=list)  # block table: K/V of token t is in blocks[t // block_size]
+    # sliding layers' block table (their own pool): None where the window has moved past the block
+    swa_blocks: list[int | None] = field(default_factory=list)
+    swa_trimmed: int = 0       # swa_blocks[:swa_trimmed] are trimmed
     nodes: list[Node] = field(default_factory=list)   # prefix-tree nodes of blocks[:len(nodes)] (ref'd)
     num_computed: int = 0      # tokens whose K/V are in the pool
     cached_tokens: int = 0     # prompt tokens served from the prefix cache (first admission)
@@ -38,13 +41,24 @@ class Sequence:
     finish_time: float | None = None
     admitted: bool = False
 
+    def __post_init__(self) -> None:
+        self.num_prompt = len(self.tokens)
+
     @property
-    def tokens(self) -> list[int]:
-        return self.prompt + self.output
+    def prompt(self) -> list[int]:
+        return self.tokens[: self.num_prompt]
+
+    @property
+    def output(self) -> list[int]:
+        return self.tokens[self.num_prompt:]
+
+    @property
+    def num_output(self) -> int:
+        return len(self.tokens) - self.num_prompt
 
     @property
     def length(self) -> int:
-        return len(self.prompt) + len(self.output)
+        return len(self.tokens)
 
     @property
     def num_pending(self) -> int:

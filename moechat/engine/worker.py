@@ -16,7 +16,12 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from moechat.engine.harmony import CHAT_STOP_IDS, Conversation, HarmonyStreamParser, render_prompt
+from moechat.engine.harmony import (
+    CHAT_STOP_IDS,
+    Conversation,
+    HarmonyStreamParser,
+    render_prompt,
+)
 from moechat.engine.llm_engine import EngineArgs, LLMEngine, RequestOutput
 from moechat.engine.sampling import SamplingParams
 from moechat.engine.tokenizer import IncrementalDetokenizer, Tokenizer

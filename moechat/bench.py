@@ -53,6 +53,22 @@ def copy_bandwidth(device: torch.device) -> float | None:
     return 2 * a.numel() * 10 / (time.perf_counter() - t)
 
 
+def graph_replay_ms(engine: LLMEngine) -> float | None:
+    """GPU time of one batch-1 decode step replayed from its CUDA graph (the inputs left by the last step)."""
+    graphs = engine.runner.graphs
+    if graphs is None:
+        return None
+    g, _ = graphs.graphs[1]
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    g.replay()
+    start.record()
+    for _ in range(50):
+        g.replay()
+    end.record()
+    torch.cuda.synchronize()
+    return start.elapsed_time(end) / 50
+
+
 def run_one(engine: LLMEngine, prompt: list[int], max_tokens: int):
     return engine.generate([prompt], SamplingParams(temperature=0.0, max_tokens=max_tokens, stop_token_ids=()))[0]
 
@@ -85,6 +101,12 @@ def run_bench(a) -> dict:
     run_one(engine, prompt_of(tok, 64, -1), 4)  # warm-up: kernels compiled, allocator primed
     res = run_one(engine, prompt_of(tok, n1k, 0), new)
     r["decode_tok_s_1"] = res.decode_tokens_per_s
+    gpu_ms = graph_replay_ms(engine)
+    if gpu_ms:  # what the GPU spends per decode token; the rest of the step is host time it waits on
+        r["decode_gpu_ms_per_token"] = gpu_ms
+        r["decode_host_gap_ms_per_token"] = 1000 / res.decode_tokens_per_s - gpu_ms
+    if a.decode_only:
+        return finish(engine, r)
     for n, key in ((n1k, "1k"), (n8k, "8k")):
         p = prompt_of(tok, n, n)
         r[f"ttft_{key}_cold_s"] = run_one(engine, p, 1).ttft_s
@@ -106,6 +128,10 @@ def run_bench(a) -> dict:
         outs = engine.generate(prompts, params)
         r["getp_tok_s"] = sum(len(o.new_token_ids) for o in outs) / (time.perf_counter() - t)
         r["getp"] = {"file": a.getp, "limit": a.limit, "n": a.n}
+    return finish(engine, r)
+
+
+def finish(engine: LLMEngine, r: dict) -> dict:
     bw = copy_bandwidth(engine.device)
     if bw:
         r["copy_bandwidth_GBs"] = bw / 1e9

@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--kernels", action="store_true", help="time each Triton kernel against its roofline (CUDA only)")
     m.add_argument("--sweep", choices=["moe", "attention", "all"], default=None, help="with --kernels: profile tile configurations")
     m.add_argument("--quick", action="store_true", help="small sizes (a smoke test, e.g. on CPU)")
+    m.add_argument("--decode-only", action="store_true", help="only single-stream decode and its roofline")
     m.add_argument("--chat-turns", type=int, default=10, help="turns of the prefix-reuse chat benchmark (default: 10; 0 skips)")
     m.add_argument("--getp", metavar="FILE", default=None, help="also time getp on this input file")
     m.add_argument("--limit", type=int, default=1024, help="getp: first N requests (default: 1024)")

@@ -55,7 +55,7 @@ def _attend(acc, m, l, q, k_cache, v_cache, bt_row_ptr, kvh_off, start, end, qpo
     return acc, m, l
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["stride_bt", "num_qblocks"])
 def _prefill_kernel(q_ptr, k_cache, v_cache, sinks_ptr, out_ptr, query_start_ptr, context_lens_ptr, bt_ptr,
                     stride_qt, stride_qh, stride_ot, stride_oh, stride_bt, stride_kb, stride_ks, stride_kh,
                     G, window, qk_scale, num_qblocks,
@@ -101,7 +101,7 @@ def _prefill_kernel(q_ptr, k_cache, v_cache, sinks_ptr, out_ptr, query_start_ptr
              o.to(out_ptr.dtype.element_ty), mask=row_ok[:, None])
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["stride_bt"])
 def _decode_kernel(q_ptr, k_cache, v_cache, part_ptr, ml_ptr, query_start_ptr, context_lens_ptr, bt_ptr,
                    stride_qt, stride_qh, stride_bt, stride_kb, stride_ks, stride_kh, G, window, qk_scale,
                    SPLITS: tl.constexpr, PAGE: tl.constexpr, GP: tl.constexpr, BLOCK_N: tl.constexpr,

@@ -25,7 +25,7 @@ def _precision(dtype: torch.dtype) -> str:
     return "ieee" if dtype == torch.float32 else "tf32"
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["T"])
 def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, stride_w,
                   TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
                   PREC: tl.constexpr):
@@ -78,7 +78,7 @@ def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k
     return weights, idx
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["P"])
 def _count_kernel(idx_ptr, chunk_counts_ptr, P, CHUNK: tl.constexpr, EP: tl.constexpr):
     """chunk_counts[c, e] = pairs of chunk c routed to expert e."""
     c = tl.program_id(0)
@@ -88,7 +88,7 @@ def _count_kernel(idx_ptr, chunk_counts_ptr, P, CHUNK: tl.constexpr, EP: tl.cons
     tl.store(chunk_counts_ptr + c * EP + tl.arange(0, EP), tl.sum(onehot, axis=0))
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["P", "NC"])
 def _scatter_kernel(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, P, NC,
                     CHUNK: tl.constexpr, EP: tl.constexpr, NCP: tl.constexpr):
     """sorted[expert_start[e] + rank] = pair: expert order, pair order within an expert."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+from textual import events
+
 from textual.widgets import Collapsible, Input, OptionList, Select, TextArea
 from tui_support import TextAnswers, idle, make_app, settings, shared_worker, wait_for
 
@@ -44,7 +46,7 @@ async def type_and_send(pilot, text: str) -> None:
 
 async def test_send_streams_text_reasoning_then_answer(tmp_path):
     worker = TextAnswers(shared_worker(), analysis_batches=1)
-    app = make_app(tmp_path / "c.db", worker=worker, session_defaults=settings(max_tokens=300))
+    app = make_app(tmp_path / "c.db", worker=worker, session_defaults=settings(max_tokens=4000))
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, "hello there")
         chat = app.chat
@@ -54,16 +56,32 @@ async def test_send_streams_text_reasoning_then_answer(tmp_path):
         assert view.msg_status == "streaming"
         assert view.reasoning_text  # the first batch went to the reasoning block
         assert view.query_one(Collapsible).collapsed  # folded once the answer started
-        # the visible Markdown holds what the engine produced so far
+        # the visible Markdown holds what the engine produced so far, and it keeps growing
         await wait_for(pilot, lambda: len(view.body.source) > 10, what="markdown to render")
+        shown = view.body.source
+        await wait_for(pilot, lambda: len(view.body.source) > len(shown), what="more text")
+        assert view.body.source.startswith(shown)
+        # what is on screen is already in the database
+        assert app.store.messages(chat.session.id)[-1].content.startswith(shown)
+        await pilot.press("escape")
         await idle(pilot, app)
+
+
+async def test_a_reply_runs_to_its_end_and_is_saved(tmp_path):
+    worker = TextAnswers(shared_worker(), analysis_batches=1)
+    app = make_app(tmp_path / "c.db", worker=worker, session_defaults=settings(max_tokens=40))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "hello there")
+        chat = app.chat
+        await idle(pilot, app)
+        view = chat.transcript.views()[-1]
         stored = app.store.messages(chat.session.id)
         assert [m.role for m in stored] == ["user", "assistant"]
         assert stored[0].content == "hello there"
-        assert stored[1].status in ("done", "length")
-        assert stored[1].content == view.answer_text and stored[1].content
-        assert stored[1].reasoning == view.reasoning_text
-        assert stored[1].stats["prompt_tokens"] > 0
+        assert stored[1].status in ("done", "length") and view.msg_status == stored[1].status
+        assert stored[1].content == view.answer_text == view.body.source and stored[1].content
+        assert stored[1].reasoning == view.reasoning_text and stored[1].reasoning
+        assert stored[1].stats["prompt_tokens"] > 0 and stored[1].stats["generated_tokens"] <= 40
         assert "prefilled" in str(chat.status.render())
         assert app.store.get_session(chat.session.id).title == "hello there"
         assert sidebar_ids(app) == [chat.session.id]
@@ -360,3 +378,64 @@ async def test_newline_keys_and_small_terminal(tmp_path):
         await pilot.press("ctrl+b")
         assert app.chat.sidebar.display
         assert app.chat.query_one("#transcript").size.width >= 40
+
+
+async def test_switching_sessions_while_streaming_and_coming_back(tmp_path):
+    db = tmp_path / "c.db"
+    one, two = seed(db)
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        chat = app.chat
+        app.store.update_settings(two, settings(max_tokens=4000))
+        await type_and_send(pilot, "tell me everything")
+        await wait_for(pilot, lambda: len(chat.replies.get(two, None).answer if two in chat.replies else "") > 5,
+                       what="streaming in the first session")
+        await chat.open_session(one)
+        assert [v.body.source for v in chat.transcript.views()][0] == "What are tides?"
+        # the composer stays live while the other session streams: keys land within a second
+        # (Pilot.press waits for a quiet screen, which a streaming app never is, so post the keys directly)
+        chat.composer.focus()
+        for ch in "typing":
+            chat.composer.post_message(events.Key(ch, ch))
+        await wait_for(pilot, lambda: chat.composer.text == "typing", timeout=1.0, what="typed text")
+        assert "●" in str(chat.query_one("#sessions", OptionList).get_option(two).prompt)
+        grown = len(chat.replies[two].answer)
+        await wait_for(pilot, lambda: len(chat.replies[two].answer) > grown + 5, what="streaming in the background")
+        await chat.open_session(two)
+        view = chat.transcript.views()[-1]
+        assert chat.replies[two].view is view and view.msg_status == "streaming"
+        before = len(view.answer_text)
+        await wait_for(pilot, lambda: len(view.answer_text) > before + 5, what="the re-attached view to grow")
+        await pilot.press("escape")
+        await idle(pilot, app)
+        msg = app.store.messages(two)[-1]
+        assert msg.status == "stopped" and msg.content == view.answer_text
+
+
+async def test_quitting_mid_answer_keeps_the_partial_answer(tmp_path):
+    db = tmp_path / "c.db"
+    app = make_app(db, session_defaults=settings(max_tokens=4000))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "go on and on")
+        await wait_for(pilot, lambda: app.chat.replies and len(next(iter(app.chat.replies.values())).answer) > 5,
+                       what="some text")
+        sid = app.chat.session.id
+        await pilot.press("ctrl+q")
+    s = Store(db)
+    msg = s.messages(sid)[-1]
+    assert msg.role == "assistant" and msg.status == "stopped" and len(msg.content) > 5
+
+
+async def test_app_builds_its_engine_and_reports_load_progress(tmp_path):
+    from moechat.tui.app import MoechatApp
+    from moechat.tui.config import EngineChoice
+
+    app = MoechatApp(EngineChoice("synthetic:tiny", "cpu", "float32", 0.02), tmp_path / "c.db",
+                     config_file=tmp_path / "cfg.json", session_defaults=settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine_ready or app.engine_error, timeout=60, what="the engine")
+        assert app.engine_error is None and app.load_progress == 1.0
+        await pilot.pause()
+        status = str(app.chat.status.render())
+        assert "synthetic:tiny · cpu · float32" in status and "KV 0/" in status

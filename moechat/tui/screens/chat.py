@@ -119,8 +119,13 @@ class ChatScreen(Screen):
         messages = self.store.messages(session_id) if session_id else []
         await self.transcript.show(messages, EMPTY_HINT)
         if session_id and session_id in self.replies:
+            # Re-attach the running reply. The view was built from what the database held when it was read;
+            # text that arrived while it was being mounted is appended now, before anything newer.
             reply = self.replies[session_id]
-            reply.view = self.transcript.view_for(reply.message_id)
+            view = self.transcript.view_for(reply.message_id)
+            reply.view = view
+            if view is not None:
+                await view.append(reply.reasoning[len(view.reasoning_text):], reply.answer[len(view.answer_text):])
         self.update_title()
         self.refresh_sessions()
         last = next((m for m in reversed(messages) if m.stats), None)
@@ -194,7 +199,8 @@ class ChatScreen(Screen):
         self.run_worker(self._stream(reply, session, history), group="replies", exit_on_error=False)
 
     async def _stream(self, reply: Reply, session: Session, history) -> None:
-        status, error, stats = "error", None, None
+        # "stopped" unless the stream ends normally or fails: the task is cancelled when the app quits
+        status, error, stats = "stopped", None, None
         try:
             worker = self.app.engine_worker
             if worker is None:
@@ -217,9 +223,7 @@ class ChatScreen(Screen):
                     await self._flush(reply)
             await self._flush(reply)
             finish = reply.handle.finish
-            if finish is None:
-                status, error = "stopped", None
-            else:
+            if finish is not None:
                 status = FINISH_STATUS.get(finish.reason, "error")
                 error = finish.error if status == "error" else None
                 stats = finish_stats(finish)

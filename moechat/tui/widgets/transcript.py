@@ -7,6 +7,8 @@ can't keep up, so decode speed never waits on redraws.
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -44,6 +46,7 @@ class MessageView(Vertical, can_focus=True):
         self.reasoning_text = message.reasoning
         self.msg_status = message.status
         self.error_text = message.error
+        self._append_lock = asyncio.Lock()
         self.tokens = 0  # tokens received while streaming (shown even before any text arrives)
         self._answer_stream: MarkdownStream | None = None
         self._reasoning_stream: MarkdownStream | None = None
@@ -88,6 +91,10 @@ class MessageView(Vertical, can_focus=True):
         self.query_one(".header", Label).update(self._header())
 
     async def append(self, reasoning: str, answer: str) -> None:
+        async with self._append_lock:  # appends land in the order they were asked for
+            await self._append(reasoning, answer)
+
+    async def _append(self, reasoning: str, answer: str) -> None:
         if reasoning:
             self.reasoning_text += reasoning
             block = self.query_one(Collapsible)

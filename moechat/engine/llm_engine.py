@@ -15,7 +15,7 @@ from moechat.engine.cuda_graphs import DecodeGraphs
 from moechat.engine.kv_cache import KVPool, bytes_per_block
 from moechat.engine.model import GptOss
 from moechat.engine.model_runner import ModelRunner
-from moechat.engine.sampling import SamplingParams, make_generator, sample
+from moechat.engine.sampling import SamplingParams, request_seed, sample
 from moechat.engine.scheduler import Scheduler
 from moechat.engine.sequence import Sequence, Status
 from moechat.errors import MoechatError
@@ -134,7 +134,7 @@ class LLMEngine:
     # --- requests -------------------------------------------------------------------------------
     def add_request(self, prompt_token_ids: list[int], params: SamplingParams) -> int:
         rid = next(self.ids)
-        seq = Sequence(rid, list(prompt_token_ids), params, make_generator(params, self.device))
+        seq = Sequence(rid, list(prompt_token_ids), params, request_seed(params))
         self.seqs[rid] = seq
         error = self._check_fits(seq)
         if error:
@@ -176,7 +176,8 @@ class LLMEngine:
         t0 = time.perf_counter()
         logits = self.runner.run(chunks)
         sampling = [c for c in chunks if c.samples]
-        tokens = sample(logits, [c.seq.params for c in sampling], [c.seq.generator for c in sampling])
+        tokens = sample(logits, [c.seq.params for c in sampling], [c.seq.seed for c in sampling],
+                        [c.seq.num_output for c in sampling])
         dt = time.perf_counter() - t0
         now = time.perf_counter()
         # a decode chunk runs only the token sampled last step; everything else is prompt or recompute

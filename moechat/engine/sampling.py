@@ -1,6 +1,8 @@
-"""SamplingParams and the sampler: greedy at temperature 0, else temperature, top-k and top-p.
+"""SamplingParams and the batched sampler: greedy at temperature 0, else temperature, top-k and top-p.
 
-Each request draws from its own generator, so a seed gives the same tokens whatever else is in the batch.
+All rows are sampled at once on the logits' device. The randomness of a row is a counter-based hash of
+(request seed, token index, vocabulary id), so a seed gives the same tokens whatever else is in the batch,
+and a preempted request that is recomputed draws the same numbers again.
 """
 
 from __future__ import annotations
@@ -37,38 +39,51 @@ class SamplingParams:
         return self.temperature == 0
 
 
-def make_generator(params: SamplingParams, device: torch.device) -> torch.Generator | None:
-    if params.greedy:
-        return None
-    g = torch.Generator(device=device)
-    g.manual_seed(params.seed if params.seed is not None else random.getrandbits(63))
-    return g
+def request_seed(params: SamplingParams) -> int:
+    return params.seed if params.seed is not None else random.getrandbits(62)
 
 
-def filter_logits(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
-    """[V] float32 logits -> probabilities after temperature, top-k and top-p."""
-    logits = logits / params.temperature
-    if params.top_k and params.top_k < logits.shape[-1]:
-        kth = torch.topk(logits, params.top_k).values[-1]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = torch.softmax(logits, dim=-1)
-    if params.top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        # keep the smallest prefix whose mass reaches top_p (the first token always stays)
-        drop = (sorted_probs.cumsum(-1) - sorted_probs) >= params.top_p
-        sorted_probs = sorted_probs.masked_fill(drop, 0.0)
-        probs = torch.zeros_like(probs).scatter_(-1, order, sorted_probs)
-    return probs
+_MASK64 = (1 << 64) - 1
 
 
-def sample(logits: torch.Tensor, params: list[SamplingParams], generators: list[torch.Generator | None]) -> list[int]:
-    """logits [N, V] float32, one row per request -> one token id per row."""
+def _signed(x: int) -> int:
+    x &= _MASK64
+    return x - (1 << 64) if x >> 63 else x
+
+
+def _shr(x: torch.Tensor, n: int) -> torch.Tensor:
+    """Logical right shift of int64 (torch's >> sign-extends)."""
+    return (x >> n) & ((1 << (64 - n)) - 1)
+
+
+def uniform_noise(seeds: torch.Tensor, steps: torch.Tensor, vocab: int) -> torch.Tensor:
+    """[N, vocab] uniforms in (0, 1) from splitmix64 of (seed, step, id); int64 arithmetic wraps."""
+    ids = torch.arange(vocab, device=seeds.device, dtype=torch.int64)
+    x = seeds[:, None] * _signed(0x9E3779B97F4A7C15) + steps[:, None] * _signed(0xD1B54A32D192ED03) + ids[None, :]
+    x = (x ^ _shr(x, 30)) * _signed(0xBF58476D1CE4E5B9)
+    x = (x ^ _shr(x, 27)) * _signed(0x94D049BB133111EB)
+    x = x ^ _shr(x, 31)
+    return (_shr(x, 40).float() + 0.5) * (1.0 / (1 << 24))
+
+
+def sample(logits: torch.Tensor, params: list[SamplingParams], seeds: list[int], steps: list[int]) -> list[int]:
+    """logits [N, V] float32, one row per request; steps = tokens the request has generated so far."""
     out = torch.argmax(logits, dim=-1)
-    for row, (p, g) in enumerate(zip(params, generators)):
-        if p.greedy:
-            continue
-        probs = filter_logits(logits[row], p)
-        # exponential race: argmax(p / E) with E ~ Exp(1) draws from p, using only this request's generator
-        noise = torch.empty_like(probs).exponential_(generator=g)
-        out[row] = torch.argmax(probs / noise)
+    rows = [i for i, p in enumerate(params) if not p.greedy]
+    if rows:
+        dev = logits.device
+        sub = logits[rows]
+        temp = torch.tensor([params[i].temperature for i in rows], device=dev)
+        top_k = torch.tensor([params[i].top_k or logits.shape[-1] for i in rows], device=dev)
+        top_p = torch.tensor([params[i].top_p for i in rows], device=dev)
+        probs = torch.softmax(sub / temp[:, None], dim=-1)
+        sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+        rank = torch.arange(probs.shape[-1], device=dev)[None, :]
+        # keep the top-k, then the smallest prefix whose mass reaches top_p (the first token always stays)
+        keep = (rank < top_k[:, None]) & ((sorted_probs.cumsum(-1) - sorted_probs) < top_p[:, None])
+        noise = uniform_noise(torch.tensor([seeds[i] for i in rows], device=dev),
+                              torch.tensor([steps[i] for i in rows], device=dev), probs.shape[-1])
+        # exponential race: argmax(p / E), E = -log U ~ Exp(1), draws token v with probability p_v
+        race = torch.where(keep, sorted_probs / -torch.log(noise.gather(-1, order)), -1.0)
+        out[rows] = order.gather(-1, race.argmax(-1, keepdim=True))[:, 0]
     return out.tolist()

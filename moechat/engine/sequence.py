@@ -6,8 +6,6 @@ import enum
 import time
 from dataclasses import dataclass, field
 
-import torch
-
 from moechat.engine.prefix_cache import Node
 from moechat.engine.sampling import SamplingParams
 
@@ -23,7 +21,7 @@ class Sequence:
     id: int
     tokens: list[int]  # prompt, then every generated token
     params: SamplingParams
-    generator: torch.Generator | None = None
+    seed: int = 0  # sampling noise of token t is a hash of (seed, t)
     num_prompt: int = 0
     status: Status = Status.WAITING
     blocks: list[int] = field(default_factory=list)  # block table: K/V of token t is in blocks[t // block_size]

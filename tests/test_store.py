@@ -8,7 +8,15 @@ import stat
 
 import pytest
 
-from moechat.tui.store import SCHEMA_VERSION, SessionSettings, Store, StoreError, fts_query, start_fresh, title_from
+from moechat.tui.store import (
+    SCHEMA_VERSION,
+    SessionSettings,
+    Store,
+    StoreError,
+    fts_query,
+    start_fresh,
+    title_from,
+)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 import os
 
 from textual import events
-
 from textual.widgets import Collapsible, Input, OptionList, Select, TextArea
 from tui_support import TextAnswers, idle, make_app, settings, shared_worker, wait_for
 
@@ -14,7 +13,6 @@ from moechat.tui.screens.dialogs import ConfirmScreen, DatabaseErrorScreen, Prom
 from moechat.tui.screens.settings import SettingsScreen
 from moechat.tui.store import SessionSettings, Store
 from moechat.tui.widgets.composer import Composer
-from moechat.tui.widgets.transcript import MessageView
 
 SIZE = (100, 30)
 

@@ -7,8 +7,9 @@ arrives as messages posted from that thread. The app talks to the engine only th
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.message import Message

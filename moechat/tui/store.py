@@ -12,10 +12,10 @@ import json
 import os
 import secrets
 import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from moechat.errors import MoechatError
 

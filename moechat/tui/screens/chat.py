@@ -19,7 +19,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
-from moechat.tui.chat import FINISH_STATUS, REASONING_CHANNELS, Reply, conversation_for, finish_stats, params_for
+from moechat.tui.chat import (
+    FINISH_STATUS,
+    REASONING_CHANNELS,
+    Reply,
+    conversation_for,
+    finish_stats,
+    params_for,
+)
 from moechat.tui.export import render
 from moechat.tui.screens.dialogs import ConfirmScreen, PromptScreen
 from moechat.tui.screens.settings import SettingsScreen
@@ -53,7 +60,7 @@ class ChatScreen(Screen):
         Binding("ctrl+s", "export('md')", "Export"),
     ]
 
-    app: "MoechatApp"
+    app: MoechatApp
 
     def __init__(self) -> None:
         super().__init__(id="chat-screen")

@@ -9,7 +9,7 @@ from textual.widgets import TextArea
 
 class Composer(TextArea):
     class Submitted(Message):
-        def __init__(self, composer: "Composer", text: str) -> None:
+        def __init__(self, composer: Composer, text: str) -> None:
             super().__init__()
             self.composer = composer
             self.text = text

@@ -34,7 +34,7 @@ class MessageView(Vertical, can_focus=True):
     ]
 
     class Action(Message):
-        def __init__(self, view: "MessageView", action: str) -> None:
+        def __init__(self, view: MessageView, action: str) -> None:
             super().__init__()
             self.view = view
             self.action = action

@@ -151,3 +151,17 @@ def test_no_network_needed(monkeypatch):
     tokmod.get_encoding.cache_clear()
     assert tokmod.Tokenizer().decode(tokmod.Tokenizer().encode("offline")) == "offline"
     assert os.path.dirname(tokmod.vocab_path()).endswith("assets")
+
+
+def test_repo_id_is_found_in_the_hf_cache_or_fails_in_one_line(tmp_path, checkpoint_dirs, monkeypatch, capsys):
+    import shutil
+
+    snap = tmp_path / "hub" / "models--acme--tiny-oss" / "snapshots" / "abc123"
+    shutil.copytree(checkpoint_dirs["hf-mxfp4"], snap)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    inp = write(tmp_path / "in.txt", "1\nHello\n")
+    assert main(["getp", inp, str(tmp_path / "o.txt"), "-n", "8", "--quiet", "--model", "acme/tiny-oss", "--device", "cpu"]) == 0
+    assert main(["getp", inp, str(tmp_path / "o2.txt"), "--model", "acme/missing", "--device", "cpu"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not in the Hugging Face cache" in err and "models--acme--missing" in err

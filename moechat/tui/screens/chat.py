@@ -114,6 +114,7 @@ class ChatScreen(Screen):
         sessions = self.store.list_sessions()
         await self.open_session(sessions[0].id if sessions else None)
         self.composer.focus()
+        self.refresh_kv()
         self.set_interval(1.0, self.refresh_kv)
 
     # --- sessions ----------------------------------------------------------------------------------

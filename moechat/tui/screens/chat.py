@@ -107,7 +107,8 @@ class ChatScreen(Screen):
 
     async def on_mount(self) -> None:
         self.draft_settings = self._defaults()
-        self.status.engine = self.app.engine_choice.describe()
+        c = self.app.engine_choice
+        self.status.engine = f"{c.model} · {c.device or 'auto'}"  # dtype and KV size: the settings screen
         self.app.sync_engine_state(self.status)
         if self.app.size.width < 72:
             self.sidebar.display = False

@@ -68,8 +68,18 @@ class SessionList(Vertical):
         self.post_message(self.SearchChanged(event.value))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the search box opens the top hit."""
         event.stop()
-        self.options.focus()
+        ol = self.options
+        if ol.option_count:
+            option = ol.get_option_at_index(ol.highlighted or 0)
+            if option.id:
+                self.post_message(self.Selected(option.id))
+
+    def on_key(self, event) -> None:
+        if event.key == "down" and self.search_input.has_focus:
+            event.stop()
+            self.options.focus()
 
 
 def _cut(text: str, width: int) -> str:

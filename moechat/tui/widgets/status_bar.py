@@ -13,7 +13,7 @@ def reply_stats_text(stats: dict | None) -> str:
         return ""
     prompt = stats.get("prompt_tokens") or 0
     cached = stats.get("cached_tokens") or 0
-    parts = [f"prompt {cached} reused / {prompt - cached} prefilled"]
+    parts = [f"{cached} reused + {prompt - cached} prefilled"]
     ttft = stats.get("ttft_s")
     if ttft is not None:
         parts.append(f"TTFT {ttft * 1000:.0f} ms" if ttft < 1 else f"TTFT {ttft:.2f} s")
@@ -29,7 +29,7 @@ def kv_text(engine_stats: dict | None) -> str:
     used, total = engine_stats.get("kv_blocks_used"), engine_stats.get("kv_blocks_total")
     if used is None or not total:
         return ""
-    return f"KV {used}/{total} ({100 * used / total:.0f}%)"
+    return f"KV {used}/{total}"
 
 
 class StatusBar(Static):

@@ -66,33 +66,20 @@ class RequestHandle:
     def cancel(self) -> None:
         self.worker._commands.put(("cancel", self))
 
-    # --- called on the worker thread ---------------------------------------------------------------
+    # --- called on the worker thread: raw token ids only, so detokenizing never delays the next step ---
     def _feed(self, out: RequestOutput) -> None:
-        deltas = []
-        for tok in out.new_token_ids:
-            if self._parser is not None:
-                pieces = self._parser.push(tok)
-                deltas += [Delta(p.text, [], p.channel) for p in pieces]
-                if deltas:
-                    deltas[-1].token_ids.append(tok)
-                else:
-                    deltas.append(Delta("", [tok], None))
-            else:
-                deltas.append(Delta(self._detok.push(tok), [tok], None))
+        finish = None
         if out.finished:
-            tail = self._parser.finish() if self._parser is not None else []
-            deltas += [Delta(p.text, [], p.channel) for p in tail]
-            if self._detok is not None and (rest := self._detok.flush()):
-                deltas.append(Delta(rest, [], None))
-        self._push(deltas, Finish(out.finish_reason or "error", out.error, out.prompt_tokens, out.cached_tokens,
-                                  out.generated_tokens, out.ttft_s, out.decode_tokens_per_s) if out.finished else None)
+            finish = Finish(out.finish_reason or "error", out.error, out.prompt_tokens, out.cached_tokens,
+                            out.generated_tokens, out.ttft_s, out.decode_tokens_per_s)
+        self._push(out.new_token_ids, finish)
 
     def _fail(self, message: str) -> None:
         self._push([], Finish("error", message, len(self.prompt_ids), 0, 0, None, None))
 
-    def _push(self, deltas: list[Delta], finish: Finish | None) -> None:
+    def _push(self, tokens: list[int], finish: Finish | None) -> None:
         with self._cond:
-            self._pending.extend(d for d in deltas if d.text or d.token_ids)
+            self._pending.extend(tokens)
             if finish is not None:
                 self.finish, self._done = finish, True
             self._cond.notify_all()
@@ -100,16 +87,37 @@ class RequestHandle:
         if loop is not None:
             loop.call_soon_threadsafe(event.set)
 
-    # --- consumers ---------------------------------------------------------------------------------
+    # --- consumers: turn token ids into text on the consumer's thread ---------------------------------
+    def _take(self) -> tuple[list[int], bool]:
+        with self._cond:
+            tokens, done = list(self._pending), self._done
+            self._pending.clear()
+        return tokens, done
+
+    def _deltas(self, tokens: list[int], done: bool) -> list[Delta]:
+        deltas: list[Delta] = []
+        for tok in tokens:
+            if self._parser is None:
+                deltas.append(Delta(self._detok.push(tok), [tok], None))
+                continue
+            pieces = [Delta(p.text, [], p.channel) for p in self._parser.push(tok)] or [Delta("", [], None)]
+            pieces[-1].token_ids.append(tok)
+            deltas += pieces
+        if done:
+            deltas += [Delta(p.text, [], p.channel) for p in self._parser.finish()] if self._parser else []
+            if self._detok is not None:
+                deltas.append(Delta(self._detok.flush(), [], None))
+        return [d for d in deltas if d.text or d.token_ids]
+
     def __iter__(self):
         while True:
             with self._cond:
                 while not self._pending and not self._done:
                     self._cond.wait()
-                if not self._pending:
-                    return
-                delta = self._pending.popleft()
-            yield delta
+            tokens, done = self._take()
+            yield from self._deltas(tokens, done)
+            if done:
+                return
 
     async def stream(self):
         """Async iterator of list[Delta]: everything that arrived since the consumer last woke."""
@@ -117,15 +125,15 @@ class RequestHandle:
             self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
         while True:
             with self._cond:
-                batch, self._pending = list(self._pending), deque()
-                done = self._done
-                if not batch and not done:
+                if not self._pending and not self._done:
                     self._event.clear()
+            tokens, done = self._take()
+            batch = self._deltas(tokens, done)
             if batch:
                 yield batch
-            elif done:
+            if done:
                 return
-            else:
+            if not tokens:
                 await self._event.wait()
 
     def text(self) -> str:
@@ -221,15 +229,10 @@ class EngineWorker:
             return
         for out in outputs:
             handle = self._handles.get(out.request_id)
-            if handle is None:
-                continue
-            try:
+            if handle is not None:
                 handle._feed(out)
-            except Exception as e:  # a bad delta must fail this request only
-                self.engine.abort(out.request_id)
-                handle._fail(f"{type(e).__name__}: {e}")
-            if out.finished or handle.finish is not None:
-                self._handles.pop(out.request_id, None)
+                if out.finished:
+                    del self._handles[out.request_id]
         self._stats = self.engine.snapshot()
 
     def _fail_all(self, message: str) -> None:

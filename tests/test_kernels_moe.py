@@ -12,6 +12,7 @@ if not torch.cuda.is_available():
     os.environ["TRITON_INTERPRET"] = "1"  # read when the kernels below are decorated
 
 from moechat.kernels.moe import moe_ref, route_ref  # noqa: E402
+from moechat.kernels import moe_triton  # noqa: E402
 from moechat.kernels.moe_triton import moe, route  # noqa: E402
 
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
@@ -37,13 +38,18 @@ def close(a: torch.Tensor, b: torch.Tensor, tol: float) -> None:
     assert err <= tol * max(1.0, b.float().abs().max().item()), err
 
 
-@pytest.mark.parametrize("T,dtype", [(1, torch.float32), (19, torch.float32), (6, torch.float16)])
-def test_route(T, dtype):
+SPLIT_ROUTE = dict(BT=16, BK=32, SPLIT=2, num_warps=4, num_stages=1)  # 96 = 64 + a 32 tail split
+
+
+@pytest.mark.parametrize("T,dtype,config", [(1, torch.float32, None), (19, torch.float32, None),
+                                            (6, torch.float16, None), (1, torch.float32, SPLIT_ROUTE),
+                                            (19, torch.float32, SPLIT_ROUTE), (6, torch.float16, SPLIT_ROUTE)])
+def test_route(T, dtype, config):
     g = torch.Generator().manual_seed(T)
     x = torch.randn(T, 96, generator=g).to(DEV, dtype)
     w = torch.randn(8, 96, generator=g).to(DEV, dtype)
     b = torch.randn(8, generator=g).to(DEV, dtype)
-    weights, idx = route(x, w, b, 4)
+    weights, idx = route(x, w, b, 4, config=config)
     ref_w, ref_idx = route_ref(x, w, b, 4)
     assert torch.equal(idx.long(), ref_idx)
     close(weights, ref_w, 1e-5)
@@ -71,8 +77,31 @@ def test_moe(T, experts_used, dtype):
     close(moe(x, weights, idx, experts, LIMIT), ref, 1e-5 if dtype == torch.float32 else 5e-3)
 
 
+@pytest.mark.parametrize("T,k,path,dtype", [
+    (1, 4, "gemv", torch.float32),     # decode: each pair reads its own expert, down sums the k slots
+    (3, 4, "gemv", torch.float16),     # tokens sharing experts
+    (2, 3, "gemv", torch.float32),     # k not a power of two: a masked slot in the stacked down rows
+    (1, 4, "grouped", torch.float32),  # the grouped GEMMs at one token (single-chunk count + scatter)
+    (2, 3, "grouped", torch.float16),
+    (3, 4, "split2", torch.float32),   # grouped with the down GEMM split over K (96 = 64 + a 32 tail split)
+])
+def test_moe_paths(T, k, path, dtype):
+    g = torch.Generator().manual_seed(100 + T)
+    E, H, I = 8, 64, 96
+    experts = make_experts(E, H, I, dtype, g, 122, 129)
+    x = (2 * torch.randn(T, H, generator=g)).to(DEV, dtype)
+    weights, idx = routing(T, E, k, g, 6)
+    ref = moe_ref(x, weights, idx, experts, LIMIT)
+    configs = None
+    if path == "split2":
+        small = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)
+        path, configs = "grouped", (small, dict(small, SPLIT=2))
+    close(moe(x, weights, idx, experts, LIMIT, configs=configs, path=path), ref,
+          1e-5 if dtype == torch.float32 else 5e-3)
+
+
 @pytest.mark.gpu
-@pytest.mark.parametrize("T", [1, 8, 300])
+@pytest.mark.parametrize("T", [1, 2, 4, 8, 300])
 def test_gpu_moe_real_sizes(T):
     g = torch.Generator().manual_seed(T)
     E, H, k = 32, 2880, 4
@@ -90,3 +119,30 @@ def test_gpu_moe_real_sizes(T):
     close(weights, torch.softmax(logits.gather(1, idx.long()), -1), 2e-2)
     out = moe(x, ref_w, ref_idx, experts, LIMIT)
     close(out, moe_ref(x, ref_w, ref_idx, experts, LIMIT), 2e-2)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("T", [1, 4, 8])
+def test_gpu_moe_paths_and_tiles(T):
+    """Both kernel families and every benchmarked GEMV / route tile agree with the reference at real sizes."""
+    from moechat.kernels.bench import GEMV_CANDIDATES
+
+    g = torch.Generator().manual_seed(7 + T)
+    E, H, k = 32, 2880, 4
+    experts = make_experts(E, H, H, torch.bfloat16, g, 119, 122)
+    x = torch.randn(T, H, generator=g).to(DEV, torch.bfloat16)
+    router_w = (0.02 * torch.randn(E, H, generator=g)).to(DEV, torch.bfloat16)
+    router_b = torch.randn(E, generator=g).to(DEV, torch.bfloat16)
+    weights, idx = route(x, router_w, router_b, k)
+    for cfg in (dict(BT=16, BK=256, SPLIT=1, num_warps=8, num_stages=4), dict(BT=16, BK=64, SPLIT=64, num_warps=4,
+                num_stages=1), dict(BT=16, BK=128, SPLIT=8, num_warps=4, num_stages=2)):
+        w2, i2 = route(x, router_w, router_b, k, config=cfg)
+        assert (i2 == idx).float().mean() > 0.95  # another summation order may swap a near tie
+        close(w2[(i2 == idx).all(1)], weights[(i2 == idx).all(1)], 1e-4)
+    ref = moe_ref(x, weights, idx.long(), experts, LIMIT)
+    up, down = moe_triton._configs(T * k, E, torch.bfloat16, torch.device(DEV))
+    for split in (1, 3, 4, 8):
+        close(moe(x, weights, idx, experts, LIMIT, configs=(up, dict(down, SPLIT=split)), path="grouped"), ref, 2e-2)
+    for (bu, bk, w, st), (bd, _, _, _) in GEMV_CANDIDATES[:2]:
+        cfg = (dict(BN=bu, BK=bk, num_warps=w, num_stages=st), dict(BN=bd, BK=bk, num_warps=w, num_stages=st))
+        close(moe(x, weights, idx, experts, LIMIT, configs=cfg, path="gemv"), ref, 2e-2)

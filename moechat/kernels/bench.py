@@ -159,8 +159,52 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
         flops = 2 * T * TOP_K * (2 * INTER * HIDDEN + INTER * HIDDEN)
         us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)])
         tab.add("moe", f"T={T} ({used:.0f}E)", us, nbytes, flops)
+        if T <= 8:  # both kernel families at decode sizes (the default picks by moe_triton.GEMV_MAX_T)
+            for path in ("gemv", "grouped"):
+                us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, path=path)
+                               for ex, r in zip(layers, routes)])
+                tab.add(f"moe {path}", f"T={T} ({used:.0f}E)", us, nbytes, flops)
         if sweep:
             notes += sweep_moe(T, x, layers, routes)
+    return notes
+
+
+GEMV_CANDIDATES = [  # (up, down): BN rows (down: per slot), BK columns, warps, stages
+    ((bu, bk, w, st), (bd, bk, w, st)) for bu, bd, bk, w, st in (
+        (16, 4, 256, 4, 3), (32, 8, 256, 4, 3), (32, 8, 256, 4, 1), (64, 16, 256, 4, 3), (16, 4, 512, 4, 3),
+        (32, 8, 512, 8, 3), (64, 16, 256, 8, 3), (32, 8, 128, 4, 3), (16, 4, 256, 2, 3), (64, 16, 512, 8, 3),
+        (8, 2, 512, 2, 3))]
+
+
+def sweep_decode(layers: list[dict]) -> list[str]:
+    """Profiler times at decode sizes: a few GEMV tiles, the grouped down GEMM's K splits, the route's tiles."""
+    notes = []
+    rb = torch.zeros(EXPERTS, device="cuda", dtype=BF16)
+    rw = [0.02 * torch.randn(EXPERTS, HIDDEN, device="cuda", dtype=BF16) for _ in layers]
+    for T in (1, 8):
+        x = torch.randn(T, HIDDEN, device="cuda", dtype=BF16)
+        routes = [moe_triton.route(x, w, rb, TOP_K) for w in rw]
+
+        def prof(configs, path):
+            t = kernel_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=configs, path=path)
+                           for ex, r in zip(layers, routes)])
+            return ", ".join(f"{k.strip('_').split('_kernel')[0]} {v:.1f}" for k, v in sorted(t.items()))
+
+        if T == 1:
+            for (bu, bk, w, st), (bd, _, _, _) in GEMV_CANDIDATES[:2]:
+                cfg = (dict(BN=bu, BK=bk, num_warps=w, num_stages=st), dict(BN=bd, BK=bk, num_warps=w, num_stages=st))
+                notes.append(f"sweep gemv T=1 {cfg}: {prof(cfg, 'gemv')}")
+        up, down = moe_triton._configs(T * TOP_K, EXPERTS, BF16, torch.device("cuda"))
+        for split in (1, 2, 3, 4, 6, 8):
+            cfg = (up, dict(down, SPLIT=split))
+            notes.append(f"sweep grouped T={T} down split {split} {down}: {prof(cfg, 'grouped')}")
+        for cfg in (dict(BT=16, BK=128, SPLIT=1, num_warps=4, num_stages=3), dict(BT=16, BK=64, SPLIT=32, num_warps=4, num_stages=2),
+                    dict(BT=16, BK=64, SPLIT=16, num_warps=4, num_stages=2), dict(BT=16, BK=128, SPLIT=8, num_warps=4, num_stages=2),
+                    dict(BT=16, BK=64, SPLIT=64, num_warps=4, num_stages=1), dict(BT=16, BK=32, SPLIT=64, num_warps=2, num_stages=2)):
+            t = kernel_us([lambda w=w: moe_triton.route(x, w, rb, TOP_K, config=cfg) for w in rw])
+            us = graph_us([lambda w=w: moe_triton.route(x, w, rb, TOP_K, config=cfg) for w in rw])
+            notes.append(f"sweep route T={T} {cfg}: graph {us:.1f} us; " +
+                         ", ".join(f"{k.strip('_')[:14]} {v:.1f}" for k, v in sorted(t.items())))
     return notes
 
 
@@ -179,7 +223,8 @@ def sweep_moe(T: int, x, layers, routes) -> list[str]:
     best: dict[str, tuple[float, dict]] = {}
     for cfg in moe_candidates(T):
         try:
-            times = kernel_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=(cfg, cfg))
+            times = kernel_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=(cfg, cfg),
+                                                               path="grouped")
                                for ex, r in zip(layers, routes)])
         except Exception as e:  # a config that does not fit in shared memory
             print(f"  moe T={T} {cfg}: {type(e).__name__}")
@@ -251,12 +296,14 @@ def run_kernel_bench(args) -> str:
     bench_small_ops(tab, DECODE_SIZES + PREFILL_SIZES)
     notes = bench_moe(tab, DECODE_SIZES + PREFILL_SIZES, random_experts(4), sweep in ("moe", "all"))
     notes += bench_attention(tab, sweep in ("attention", "all"))
+    if sweep in ("decode", "all"):
+        notes += sweep_decode(random_experts(4))
     return "\n".join([head, str(tab)] + notes)
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sweep", choices=("moe", "attention", "all"), help="also profile tile configurations")
+    p.add_argument("--sweep", choices=("moe", "attention", "decode", "all"), help="also profile tile configurations")
     print(run_kernel_bench(p.parse_args(argv)))
 
 

@@ -25,22 +25,25 @@ def _precision(dtype: torch.dtype) -> str:
     return "ieee" if dtype == torch.float32 else "tf32"
 
 
-@triton.jit(do_not_specialize=["T"])
-def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, stride_w,
-                  TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
-                  PREC: tl.constexpr):
-    rows = tl.program_id(0) * BT + tl.arange(0, BT)
-    rmask = rows < T
-    ex = tl.arange(0, EP)
-    emask = ex < E
+@triton.jit
+def _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, k_hi, stride_x, stride_w,
+                  BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr):
+    """x[rows, k_lo:k_hi] @ w[:, k_lo:k_hi]^T -> [BT, EP] fp32."""
     acc = tl.zeros([BT, EP], tl.float32)
-    for k0 in range(0, K, BK):
+    for k0 in range(k_lo, k_hi, BK):
         kk = k0 + tl.arange(0, BK)
-        kmask = kk < K
+        kmask = kk < k_hi
         x = tl.load(x_ptr + rows[:, None].to(tl.int64) * stride_x + kk[None, :], mask=rmask[:, None] & kmask[None, :],
                     other=0.0)
         w = tl.load(w_ptr + ex[:, None] * stride_w + kk[None, :], mask=emask[:, None] & kmask[None, :], other=0.0)
         acc = tl.dot(x, tl.trans(w), acc, input_precision=PREC)
+    return acc
+
+
+@triton.jit
+def _route_select(acc, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emask,
+                  TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, EP: tl.constexpr):
+    """Logits (+ bias) -> top-k (lowest index wins ties) and the softmax over the k, stored per row."""
     acc += tl.load(b_ptr + ex, mask=emask, other=0.0).to(tl.float32)[None, :]
     # the reference ranks logits rounded to the activation dtype
     logits = tl.where(emask[None, :], acc.to(x_ptr.dtype.element_ty).to(tl.float32), float("-inf"))
@@ -62,19 +65,84 @@ def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, 
     tl.store(idx_ptr + out, picks, mask=omask)
 
 
-def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int):
-    """Same contract as route_ref: (weights fp32 [T, k], experts int32 [T, k]), experts in descending logit."""
+@triton.jit(do_not_specialize=["T"])
+def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, stride_w,
+                  TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
+                  PREC: tl.constexpr):
+    rows = tl.program_id(0) * BT + tl.arange(0, BT)
+    rmask = rows < T
+    ex = tl.arange(0, EP)
+    emask = ex < E
+    acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, 0, K, stride_x, stride_w, BT, BK, EP, PREC)
+    _route_select(acc, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emask, TOPK, KP, BT, EP)
+
+
+@triton.jit(do_not_specialize=["T"])
+def _route_partial_kernel(x_ptr, w_ptr, part_ptr, T, K, E, stride_x, stride_w, K_CHUNK,
+                          BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr):
+    """Split-K router logits for decode: program (row block, split) -> part[split, rows, :] (fp32)."""
+    rows = tl.program_id(0) * BT + tl.arange(0, BT)
+    rmask = rows < T
+    ex = tl.arange(0, EP)
+    emask = ex < E
+    k_lo = tl.multiple_of(tl.program_id(1) * K_CHUNK, BK)
+    acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_x,
+                        stride_w, BT, BK, EP, PREC)
+    tl.store(part_ptr + (tl.program_id(1) * T + rows[:, None]).to(tl.int64) * EP + ex[None, :], acc,
+             mask=rmask[:, None])
+
+
+@triton.jit(do_not_specialize=["T"])
+def _route_finish_kernel(part_ptr, x_ptr, b_ptr, weights_ptr, idx_ptr, T, E, SPLIT,
+                         TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, EP: tl.constexpr):
+    """Sums the splits' partial logits in split order (deterministic), then top-k and softmax."""
+    rows = tl.program_id(0) * BT + tl.arange(0, BT)
+    rmask = rows < T
+    ex = tl.arange(0, EP)
+    emask = ex < E
+    acc = tl.zeros([BT, EP], tl.float32)
+    for sp in range(0, SPLIT):
+        acc += tl.load(part_ptr + (sp * T + rows[:, None]).to(tl.int64) * EP + ex[None, :], mask=rmask[:, None],
+                       other=0.0)
+    _route_select(acc, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emask, TOPK, KP, BT, EP)
+
+
+def _route_config(T: int, device: torch.device) -> dict:
+    """SPLIT > 1: decode sizes split K over that many programs (one program streaming the whole 184 KB router
+    was latency bound: 12 us in the decode graph), then a one-program kernel sums the splits and picks."""
+    if device.type != "cuda":
+        return dict(BT=16, BK=32, SPLIT=1, num_warps=4, num_stages=1)
+    if T <= 16:
+        return dict(BT=16, BK=64, SPLIT=32, num_warps=4, num_stages=2)
+    return dict(BT=64, BK=128, SPLIT=1, num_warps=4, num_stages=3)
+
+
+def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int, config: dict | None = None):
+    """Same contract as route_ref: (weights fp32 [T, k], experts int32 [T, k]), experts in descending logit.
+    `config` overrides the tiles (benchmark sweeps)."""
     T, K = x.shape
     E = router_w.shape[0]
     weights = torch.empty((T, top_k), dtype=torch.float32, device=x.device)
     idx = torch.empty((T, top_k), dtype=torch.int32, device=x.device)
     if T:
         x = x.contiguous()
-        bt = 16 if T <= 16 or not x.is_cuda else 64
-        _route_kernel[(triton.cdiv(T, bt),)](
-            x, router_w, router_b, weights, idx, T, K, E, x.stride(0), router_w.stride(0), TOPK=top_k,
-            KP=triton.next_power_of_2(top_k), BT=bt, BK=128 if x.is_cuda else 32,
-            EP=max(16, triton.next_power_of_2(E)), PREC=_precision(x.dtype), num_warps=4)
+        cfg = dict(config or _route_config(T, x.device))
+        split, bt, bk = cfg.pop("SPLIT", 1), cfg["BT"], cfg["BK"]
+        EP = max(16, triton.next_power_of_2(E))
+        KP = triton.next_power_of_2(top_k)
+        chunk = triton.cdiv(triton.cdiv(K, split), bk) * bk
+        split = triton.cdiv(K, chunk)
+        if split == 1:
+            _route_kernel[(triton.cdiv(T, bt),)](
+                x, router_w, router_b, weights, idx, T, K, E, x.stride(0), router_w.stride(0), TOPK=top_k, KP=KP,
+                EP=EP, PREC=_precision(x.dtype), **cfg)
+        else:
+            part = torch.empty((split, T, EP), dtype=torch.float32, device=x.device)
+            _route_partial_kernel[(triton.cdiv(T, bt), split)](
+                x, router_w, part, T, K, E, x.stride(0), router_w.stride(0), chunk, EP=EP, PREC=_precision(x.dtype),
+                **cfg)
+            _route_finish_kernel[(triton.cdiv(T, bt),)](part, x, router_b, weights, idx, T, E, split, TOPK=top_k,
+                                                        KP=KP, BT=bt, EP=EP, num_warps=4)
     return weights, idx
 
 
@@ -90,18 +158,23 @@ def _count_kernel(idx_ptr, chunk_counts_ptr, P, CHUNK: tl.constexpr, EP: tl.cons
 
 @triton.jit(do_not_specialize=["P", "NC"])
 def _scatter_kernel(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, P, NC,
-                    CHUNK: tl.constexpr, EP: tl.constexpr, NCP: tl.constexpr):
-    """sorted[expert_start[e] + rank] = pair: expert order, pair order within an expert."""
+                    CHUNK: tl.constexpr, EP: tl.constexpr, NCP: tl.constexpr, SINGLE: tl.constexpr):
+    """sorted[expert_start[e] + rank] = pair: expert order, pair order within an expert. SINGLE: one chunk
+    holds every pair, so the counts come from this program's own one-hot (no count kernel before it)."""
     c = tl.program_id(0)
     ex = tl.arange(0, EP)
-    chunks = tl.arange(0, NCP)
-    cc = tl.load(chunk_counts_ptr + chunks[:, None] * EP + ex[None, :], mask=chunks[:, None] < NC, other=0)
-    totals = tl.sum(cc, axis=0)
-    before = tl.sum(tl.where(chunks[:, None] < c, cc, 0), axis=0)
-    base = tl.cumsum(totals, axis=0) - totals + before
     p = c * CHUNK + tl.arange(0, CHUNK)
     e = tl.load(idx_ptr + p, mask=p < P, other=EP)
     onehot = e[:, None] == ex[None, :]
+    if SINGLE:
+        totals = tl.sum(onehot.to(tl.int32), axis=0)
+        base = tl.cumsum(totals, axis=0) - totals
+    else:
+        chunks = tl.arange(0, NCP)
+        cc = tl.load(chunk_counts_ptr + chunks[:, None] * EP + ex[None, :], mask=chunks[:, None] < NC, other=0)
+        totals = tl.sum(cc, axis=0)
+        before = tl.sum(tl.where(chunks[:, None] < c, cc, 0), axis=0)
+        base = tl.cumsum(totals, axis=0) - totals + before
     rank = tl.cumsum(onehot.to(tl.int32), axis=0) - 1
     dest = tl.sum(tl.where(onehot, rank + base[None, :], 0), axis=1)
     tl.store(sorted_ptr + dest, p, mask=p < P)
@@ -201,19 +274,107 @@ def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k0, K, 
 
 
 @triton.jit
-def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn,
-                  BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, ASM: tl.constexpr):
-    """a[a_rows, :K] @ W[n, :K]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two dots."""
+def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nmask, k_lo, k_hi, stride_bn,
+                  stride_sn, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr,
+                  ASM: tl.constexpr):
+    """a[a_rows, k_lo:k_hi] @ W[n, k_lo:k_hi]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two
+    dots. k_lo and k_hi are multiples of 32 (k_hi the end of the tail tile's mask)."""
     acc = tl.zeros([BM, BN], tl.float32)
     a_row_ptr = a_ptr + a_rows[:, None].to(tl.int64) * stride_a
-    k_full = K // BK * BK
-    for k0 in range(0, k_full, BK):
-        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
+    k_full = k_lo + (k_hi - k_lo) // BK * BK
+    for k0 in range(k_lo, k_full, BK):
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k0, k_hi, stride_bn, stride_sn,
                           BM, BN, BK, PREC, ASM, False)
-    if k_full < K:
-        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn,
+    if k_full < k_hi:
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k_full, k_hi, stride_bn,
                           stride_sn, BM, BN, BK, PREC, ASM, True)
     return acc
+
+
+@triton.jit
+def _gemv_step(acc, x_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
+               R: tl.constexpr, BK: tl.constexpr, ASM: tl.constexpr, X2D: tl.constexpr, MASK_K: tl.constexpr):
+    kk = k0 + tl.arange(0, BK)
+    if X2D:  # one activation row per weight row (x_ptr: [R, 1] row pointers)
+        xmask = nmask[:, None]
+        if MASK_K:
+            xmask &= (kk < K)[None, :]
+        x = tl.load(x_ptr + kk[None, :], mask=xmask, other=0.0)
+        dtype = x.dtype
+        xe, xo = x.to(tl.float32).reshape([R, BK // 2, 2]).split()
+    else:  # one activation row shared by every weight row
+        if MASK_K:
+            x = tl.load(x_ptr + kk, mask=kk < K, other=0.0)
+        else:
+            x = tl.load(x_ptr + kk)
+        dtype = x.dtype
+        xe, xo = x.to(tl.float32).reshape([BK // 2, 2]).split()
+        xe = xe[None, :]
+        xo = xo[None, :]
+    lo, hi = _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, R, BK, dtype, ASM, MASK_K)
+    return acc + lo.to(tl.float32) * xe + hi.to(tl.float32) * xo
+
+
+@triton.jit
+def _mxfp4_gemv(x_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn,
+                R: tl.constexpr, BK: tl.constexpr, ASM: tl.constexpr, X2D: tl.constexpr):
+    """R dot products x . W[n, :K] with W in MXFP4, on the CUDA cores (no MMA, so no 16-row padding and no
+    operand-layout shuffle) -> [R] fp32. Products accumulate elementwise; one reduction at the end."""
+    acc = tl.zeros([R, BK // 2], tl.float32)
+    k_full = K // BK * BK
+    for k0 in range(0, k_full, BK):
+        acc = _gemv_step(acc, x_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, R, BK, ASM, X2D,
+                         False)
+    if k_full < K:
+        acc = _gemv_step(acc, x_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, R, BK, ASM,
+                         X2D, True)
+    return tl.sum(acc, axis=1)
+
+
+@triton.jit
+def _gemv_up_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stride_x,
+                    stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
+                    TOPK: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, ASM: tl.constexpr):
+    """Decode up projection: program (pair, N tile) reads its pair's expert straight from idx (no grouping);
+    pairs are the fastest grid axis, so pairs that share an expert read the same rows together (from L2)."""
+    pair = tl.program_id(0)
+    e = tl.load(idx_ptr + pair).to(tl.int64)
+    tok = (pair // TOPK).to(tl.int64)
+    n = tl.program_id(1) * BN + tl.arange(0, BN)
+    nmask = n < N
+    acc = _mxfp4_gemv(x_ptr + tok * stride_x, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
+                      stride_wbn, stride_wsn, BN, BK, ASM, False)
+    acc += tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
+    gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
+    gate = tl.minimum(gate, limit)
+    up = tl.minimum(tl.maximum(up, -limit), limit)
+    out = gate * tl.sigmoid(alpha * gate) * (up + 1.0)
+    cols = tl.program_id(1) * (BN // 2) + tl.arange(0, BN // 2)
+    tl.store(h_ptr + pair.to(tl.int64) * (N // 2) + cols, out.to(h_ptr.dtype.element_ty), mask=cols < N // 2)
+
+
+@triton.jit
+def _gemv_down_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, out_ptr, K, N,
+                      stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
+                      TOPK: tl.constexpr, KP: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, ASM: tl.constexpr):
+    """Decode down projection with the sum over k fused: program (token, N tile) stacks its k pairs' weight
+    rows (slot-major, BN rows each), scales each by its routing weight and sums the slots in a fixed order."""
+    t = tl.program_id(0)
+    r = tl.arange(0, KP * BN)
+    slot = r // BN
+    n = tl.program_id(1) * BN + r % BN
+    smask = slot < TOPK
+    nmask = (n < N) & smask
+    pair = t * TOPK + tl.where(smask, slot, 0)
+    e = tl.load(idx_ptr + pair).to(tl.int64)
+    x_rows = (h_ptr + pair.to(tl.int64) * K)[:, None]
+    acc = _mxfp4_gemv(x_rows, (wb_ptr + e * stride_wbe)[:, None], (ws_ptr + e * stride_wse)[:, None], n, nmask, K,
+                      stride_wbn, stride_wsn, KP * BN, BK, ASM, True)
+    acc += tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
+    acc *= tl.where(smask, tl.load(route_w_ptr + pair), 0.0)
+    y = tl.sum(acc.reshape([KP, BN]), axis=0)
+    cols = tl.program_id(1) * BN + tl.arange(0, BN)
+    tl.store(out_ptr + t.to(tl.int64) * N + cols, y.to(out_ptr.dtype.element_ty), mask=cols < N)
 
 
 @triton.jit
@@ -231,7 +392,7 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
     nmask = n < N
     e64 = e.to(tl.int64)
     acc = _mxfp4_matmul(x_ptr, tok, rmask, stride_x, wb_ptr + e64 * stride_wbe, ws_ptr + e64 * stride_wse,
-                        n, nmask, K, stride_wbn, stride_wsn, BM, BN, BK, PREC, ASM)
+                        n, nmask, 0, K, stride_wbn, stride_wsn, BM, BN, BK, PREC, ASM)
     acc += tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)[None, :]
     gate, up = acc.reshape([BM, BN // 2, 2]).split()  # even columns gate, odd columns up
     gate = tl.minimum(gate, limit)
@@ -243,10 +404,12 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
 
 
 @triton.jit
-def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, E,
+def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, E, P, K_CHUNK,
                      stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
                      BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr,
                      ASM: tl.constexpr):
+    """Program (N tile, row tile, K split) -> y[split, pair, N tile] (split-K keeps the weight stream wide when
+    decode has few row tiles; the bias goes into split 0 only)."""
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
     if e >= E:
         return
@@ -256,21 +419,27 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
     e64 = e.to(tl.int64)
+    sp = tl.program_id(2)
+    k_lo = tl.multiple_of(sp * K_CHUNK, BK)  # K_CHUNK is a multiple of BK: keeps the 16-byte vector loads
     acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe, ws_ptr + e64 * stride_wse,
-                        n, nmask, K, stride_wbn, stride_wsn, BM, BN, BK, PREC, ASM)
-    acc += tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)[None, :]
+                        n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn, stride_wsn, BM, BN, BK, PREC, ASM)
+    bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
+    acc += tl.where(sp == 0, bias, 0.0)[None, :]
     acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]
-    tl.store(y_ptr + pair[:, None].to(tl.int64) * N + n[None, :], acc, mask=rmask[:, None] & nmask[None, :])
+    tl.store(y_ptr + (sp * P + pair[:, None]).to(tl.int64) * N + n[None, :], acc,
+             mask=rmask[:, None] & nmask[None, :])
 
 
 @triton.jit
-def _sum_k_kernel(y_ptr, out_ptr, N, TOPK: tl.constexpr, BLOCK: tl.constexpr):
+def _sum_k_kernel(y_ptr, out_ptr, N, P, SPLIT: tl.constexpr, TOPK: tl.constexpr, BLOCK: tl.constexpr):
+    """out[t] = y summed over K splits and the k slots, in a fixed order (deterministic)."""
     t = tl.program_id(0).to(tl.int64)
     n = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = n < N
     acc = tl.zeros([BLOCK], tl.float32)
-    for j in tl.static_range(TOPK):
-        acc += tl.load(y_ptr + (t * TOPK + j) * N + n, mask=mask, other=0.0)
+    for sp in tl.static_range(SPLIT):
+        for j in tl.static_range(TOPK):
+            acc += tl.load(y_ptr + (sp * P + t * TOPK + j) * N + n, mask=mask, other=0.0)
     tl.store(out_ptr + t * N + n, acc.to(out_ptr.dtype.element_ty), mask=mask)
 
 
@@ -287,7 +456,7 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     rows = pairs / num_experts
     if pairs <= 8:
         return (dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=3),
-                dict(BM=16, BN=32, BK=256, num_warps=4, num_stages=3))
+                dict(BM=16, BN=32, BK=256, SPLIT=4, num_warps=4, num_stages=3))
     if rows <= 16:
         return (dict(BM=16, BN=128, BK=128, num_warps=4, num_stages=3),
                 dict(BM=16, BN=64 if rows <= 2 else 128, BK=128, num_warps=4, num_stages=3))
@@ -298,9 +467,23 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     return big, big
 
 
+# Decode sizes take the GEMV path (no grouping kernels, no MMA): each pair reads its expert's rows itself, so
+# experts shared by several tokens are read once per pair (mostly from L2); above this the grouped GEMMs win.
+GEMV_MAX_T = 0  # measured slower than the grouped GEMMs at every size on the H100 (bench/NOTES.md): off
+
+
+def _gemv_configs(T: int, device: torch.device) -> tuple[dict, dict]:
+    """(up, down) GEMV tiles: BN weight rows per program (down: per slot, k slots stacked), BK columns per step."""
+    if device.type != "cuda":
+        small = dict(BN=16, BK=64, num_warps=4, num_stages=1)  # I=96 in the tests: a K tail
+        return small, dict(small, BN=8)
+    return (dict(BN=32, BK=256, num_warps=4, num_stages=3), dict(BN=8, BK=256, num_warps=4, num_stages=3))
+
+
 def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
-        configs: tuple[dict, dict] | None = None) -> torch.Tensor:
-    """Same contract as moe_ref, for MXFP4 experts. `configs` overrides the tile choice (benchmark sweeps)."""
+        configs: tuple[dict, dict] | None = None, path: str | None = None) -> torch.Tensor:
+    """Same contract as moe_ref, for MXFP4 experts. `configs` overrides the tile choice and `path` ("gemv" or
+    "grouped") the kernel family (benchmark sweeps)."""
     T, H = x.shape
     top_k = idx.shape[1]
     w1b, w1s, w2b, w2s = experts["w1_blocks"], experts["w1_scales"], experts["w2_blocks"], experts["w2_scales"]
@@ -311,22 +494,33 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
         return out
     x = x.contiguous()
     P = T * top_k
+    dev = x.device
+    asm = x.is_cuda and x.dtype == torch.bfloat16  # PTX dequant (the interpreter cannot run it)
+    b1, b2 = experts["w1_bias"], experts["w2_bias"]
+    flat = idx.reshape(-1).contiguous()
+    if path == "gemv" or (path is None and T <= GEMV_MAX_T):
+        up, down = configs or _gemv_configs(T, dev)
+        h = torch.empty((P, I), dtype=x.dtype, device=dev)
+        _gemv_up_kernel[(P, triton.cdiv(N1, up["BN"]))](
+            x, flat, w1b, w1s, b1, h, H, N1, x.stride(0), w1b.stride(0), w1b.stride(1), w1s.stride(0), w1s.stride(1),
+            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, ASM=asm, **up)
+        _gemv_down_kernel[(T, triton.cdiv(H, down["BN"]))](
+            h, flat, weights.contiguous(), w2b, w2s, b2, out, I, H, w2b.stride(0), w2b.stride(1), w2s.stride(0),
+            w2s.stride(1), b2.stride(0), TOPK=top_k, KP=triton.next_power_of_2(top_k), ASM=asm, **down)
+        return out
     EP = triton.next_power_of_2(E)
     chunk = min(max(16, triton.next_power_of_2(P)), max(16, 8192 // EP))
     nc = triton.cdiv(P, chunk)
-    dev = x.device
-    flat = idx.reshape(-1).contiguous()
     chunk_counts = torch.empty((nc, EP), dtype=torch.int32, device=dev)
     counts = torch.empty(EP, dtype=torch.int32, device=dev)
     sorted_pairs = torch.empty(P, dtype=torch.int32, device=dev)
-    _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP)
+    if nc > 1:
+        _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP)
     _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
-                           NCP=triton.next_power_of_2(nc))
+                           NCP=triton.next_power_of_2(nc), SINGLE=nc == 1)
     up, down = configs or _configs(P, E, x.dtype, dev)
     prec = _precision(x.dtype)
-    asm = x.is_cuda and x.dtype == torch.bfloat16  # PTX dequant (the interpreter cannot run it)
     h = torch.empty((P, I), dtype=x.dtype, device=dev)
-    b1, b2 = experts["w1_bias"], experts["w2_bias"]
 
     def tiles(bm: int) -> int:
         return min(P, triton.cdiv(P, bm) + E)
@@ -334,10 +528,14 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]))](
         x, sorted_pairs, counts, w1b, w1s, b1, h, H, N1, E, x.stride(0), w1b.stride(0), w1b.stride(1),
         w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, EP=EP, PREC=prec, ASM=asm, **up)
-    y = torch.empty((T, top_k, H), dtype=torch.float32, device=dev)
-    _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]))](
-        h, sorted_pairs, counts, weights.contiguous(), w2b, w2s, b2, y, I, H, E, w2b.stride(0), w2b.stride(1),
-        w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, ASM=asm, **down)
+    down = dict(down)
+    split = down.pop("SPLIT", 1)
+    k_chunk = triton.cdiv(triton.cdiv(I, split), down["BK"]) * down["BK"]
+    split = triton.cdiv(I, k_chunk)
+    y = torch.empty((split, P, H), dtype=torch.float32, device=dev)
+    _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]), split)](
+        h, sorted_pairs, counts, weights.contiguous(), w2b, w2s, b2, y, I, H, E, P, k_chunk, w2b.stride(0),
+        w2b.stride(1), w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, ASM=asm, **down)
     block = min(1024, triton.next_power_of_2(H))
-    _sum_k_kernel[(T, triton.cdiv(H, block))](y, out, H, TOPK=top_k, BLOCK=block)
+    _sum_k_kernel[(T, triton.cdiv(H, block))](y, out, H, P, SPLIT=split, TOPK=top_k, BLOCK=block)
     return out

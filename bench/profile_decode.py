@@ -1,0 +1,52 @@
+"""Per-kernel GPU time of one batch-1 decode step replayed from its CUDA graph (synthetic:gpt-oss-20b):
+    PYTHONPATH=$PWD python3 bench/profile_decode.py [--model synthetic:gpt-oss-20b]
+Prints kernels sorted by time per step, their count, and the step's wall time on the GPU."""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+
+import torch
+
+from moechat.engine.llm_engine import EngineArgs, LLMEngine
+from moechat.engine.sampling import SamplingParams
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", default="synthetic:gpt-oss-20b")
+    p.add_argument("--steps", type=int, default=10)
+    a = p.parse_args()
+    engine = LLMEngine(EngineArgs(model=a.model, dtype="bfloat16", kv_cache_gb=8))
+    engine.generate([list(range(100, 1124))], SamplingParams(temperature=0.0, max_tokens=32, stop_token_ids=()))
+    g, _ = engine.runner.graphs.graphs[1]
+    for _ in range(3):
+        g.replay()
+    torch.cuda.synchronize()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        for _ in range(a.steps):
+            g.replay()
+        torch.cuda.synchronize()
+    per: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    for e in prof.events():
+        if e.device_type == torch.autograd.DeviceType.CUDA:
+            t = getattr(e, "device_time", None) or getattr(e, "cuda_time", 0.0)
+            per[e.name][0] += t / a.steps
+            per[e.name][1] += 1 / a.steps
+    total = sum(v[0] for v in per.values())
+    n = sum(v[1] for v in per.values())
+    print(f"kernels per step {n:.0f}, summed kernel time {total:.0f} us")
+    for name, (us, cnt) in sorted(per.items(), key=lambda kv: -kv[1][0])[:25]:
+        print(f"{us:8.1f} us {cnt:5.0f}x {us / max(cnt, 1):7.2f} us/call  {name[:90]}")
+    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    s.record()
+    for _ in range(50):
+        g.replay()
+    e.record()
+    torch.cuda.synchronize()
+    print(f"graph replay {s.elapsed_time(e) / 50 * 1e3:.0f} us per step")
+
+
+if __name__ == "__main__":
+    main()

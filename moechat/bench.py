@@ -12,6 +12,7 @@ from moechat.engine.harmony import Conversation, Message, render_prompt
 from moechat.engine.llm_engine import EngineArgs, LLMEngine
 from moechat.engine.sampling import SamplingParams
 from moechat.engine.tokenizer import Tokenizer
+from moechat.errors import MoechatError
 
 FILLER = ("The history of science is full of surprising turns, quiet persistence and sudden insight. "
           "Each generation builds on the last, testing old ideas against new evidence. ")
@@ -53,12 +54,15 @@ def copy_bandwidth(device: torch.device) -> float | None:
     return 2 * a.numel() * 10 / (time.perf_counter() - t)
 
 
-def graph_replay_ms(engine: LLMEngine) -> float | None:
-    """GPU time of one batch-1 decode step replayed from its CUDA graph (the inputs left by the last step)."""
-    graphs = engine.runner.graphs
-    if graphs is None:
+def graph_replay_ms(engine: LLMEngine, batch: int = 1) -> float | None:
+    """GPU time of one decode step of `batch` rows replayed from its CUDA graph (the inputs left by the last
+    step of that size)."""
+    if engine.group:  # the graph's all-reduces would wait forever for ranks that do not replay it
         return None
-    g, _ = graphs.graphs[1]
+    graphs = engine.runner.graphs
+    if graphs is None or batch not in graphs.graphs:
+        return None
+    g, _ = graphs.graphs[batch]
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     g.replay()
     start.record()
@@ -90,12 +94,24 @@ def chat_ttfts(engine: LLMEngine, tok: Tokenizer, turns: int, words: int) -> lis
     return out
 
 
+def engine_args(a) -> EngineArgs:
+    return EngineArgs(model=a.model, device=a.device, dtype=a.dtype, kv_cache_gb=a.kv_cache_gb,
+                      tensor_parallel=a.tensor_parallel, data_parallel=a.data_parallel)
+
+
+def getp_workload(a, tok: Tokenizer) -> tuple[list[list[int]], list[SamplingParams]]:
+    from moechat.engine.getp import GETP_STOP_IDS, read_prompts
+
+    prompts = [tok.encode(p) for p in read_prompts(a.getp)[: a.limit]]
+    return prompts, [SamplingParams(temperature=0.0, max_tokens=a.n - len(p), stop_token_ids=GETP_STOP_IDS) for p in prompts]
+
+
 def run_bench(a) -> dict:
     tok = Tokenizer()
-    args = EngineArgs(model=a.model, device=a.device, dtype=a.dtype, kv_cache_gb=a.kv_cache_gb)
-    engine = LLMEngine(args)
+    engine = LLMEngine(engine_args(a))
     r: dict = {"model": a.model, "device": torch.cuda.get_device_name() if engine.device.type == "cuda" else "cpu",
-               "dtype": str(engine.dtype).replace("torch.", ""), "load_s": engine.load_time}
+               "dtype": str(engine.dtype).replace("torch.", ""), "tensor_parallel": a.tensor_parallel,
+               "load_s": engine.load_time}
     small = a.quick
     n1k, n8k, new = (128, 512, 32) if small else (1024, 8192, 256)
     run_one(engine, prompt_of(tok, 64, -1), 4)  # warm-up: kernels compiled, allocator primed
@@ -113,17 +129,20 @@ def run_bench(a) -> dict:
         r[f"ttft_{key}_cached_s"] = run_one(engine, p, 1).ttft_s
     for b in (8, 256):
         prompts = [prompt_of(tok, 128, 1000 + b * 1000 + i) for i in range(b if not small else min(b, 16))]
+        before = (engine.stats.decode_tokens, engine.stats.decode_time)
         r[f"tok_s_batch_{len(prompts)}"] = throughput(engine, prompts, new)
+        decode_s = (engine.stats.decode_time - before[1]) / max(engine.stats.decode_tokens - before[0], 1) * len(prompts)
+        gpu_ms = graph_replay_ms(engine, len(prompts))
+        if gpu_ms:  # wall time of a decode step at this batch size against its GPU time
+            r[f"decode_step_ms_batch_{len(prompts)}"] = 1000 * decode_s
+            r[f"decode_gpu_ms_batch_{len(prompts)}"] = gpu_ms
     if a.chat_turns:
         r["chat_ttft_prefix_on_s"] = chat_ttfts(engine, tok, a.chat_turns, 200)
         engine.blocks.prefix_caching = False
         r["chat_ttft_prefix_off_s"] = chat_ttfts(engine, tok, a.chat_turns, 200)
         engine.blocks.prefix_caching = True
     if a.getp:
-        from moechat.engine.getp import GETP_STOP_IDS, read_prompts
-
-        prompts = [tok.encode(p) for p in read_prompts(a.getp)[: a.limit]]
-        params = [SamplingParams(temperature=0.0, max_tokens=a.n - len(p), stop_token_ids=GETP_STOP_IDS) for p in prompts]
+        prompts, params = getp_workload(a, tok)
         t = time.perf_counter()
         outs = engine.generate(prompts, params)
         r["getp_tok_s"] = sum(len(o.new_token_ids) for o in outs) / (time.perf_counter() - t)
@@ -138,7 +157,21 @@ def finish(engine: LLMEngine, r: dict) -> dict:
         r["roofline_decode_tok_s_1"] = bw / decode_bytes_per_token(engine)
         r["decode_pct_of_roofline"] = 100 * r["decode_tok_s_1"] / r["roofline_decode_tok_s_1"]
     r["engine"] = engine.snapshot()
+    engine.close()
     return r
+
+
+def run_replicas(a) -> dict:
+    """--data-parallel: getp throughput of the replicas together (the other measurements are one engine's)."""
+    from moechat.engine.parallel_data import generate_replicas
+
+    if not a.getp:
+        raise MoechatError("bench --data-parallel measures getp throughput: pass --getp FILE")
+    prompts, params = getp_workload(a, Tokenizer())
+    run = generate_replicas(engine_args(a), prompts, params)
+    return {"model": a.model, "data_parallel": a.data_parallel, "tensor_parallel": a.tensor_parallel,
+            "load_s": run.load_s, "getp_tok_s": sum(len(o.new_token_ids) for o in run.outputs) / run.wall_s,
+            "getp": {"file": a.getp, "limit": a.limit, "n": a.n}}
 
 
 def format_table(r: dict) -> str:
@@ -154,7 +187,7 @@ def main(a) -> int:
 
         print(run_kernel_bench(a))
         return 0
-    r = run_bench(a)
+    r = run_bench(a) if a.data_parallel == 1 else run_replicas(a)
     print(format_table(r))
     if a.json:
         with open(a.json, "w") as f:

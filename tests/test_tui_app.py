@@ -55,10 +55,10 @@ async def test_send_streams_text_reasoning_then_answer(tmp_path):
         assert view.reasoning_text  # the first batch went to the reasoning block
         assert view.query_one(Collapsible).collapsed  # folded once the answer started
         # the visible Markdown holds what the engine produced so far, and it keeps growing
-        await wait_for(pilot, lambda: len(view.body.source) > 10, what="markdown to render")
-        shown = view.body.source
-        await wait_for(pilot, lambda: len(view.body.source) > len(shown), what="more text")
-        assert view.body.source.startswith(shown)
+        await wait_for(pilot, lambda: len(view.shown_text) > 10, what="markdown to render")
+        shown = view.shown_text
+        await wait_for(pilot, lambda: len(view.shown_text) > len(shown), what="more text")
+        assert view.shown_text.startswith(shown)
         # what is on screen is already in the database
         assert app.store.messages(chat.session.id)[-1].content.startswith(shown)
         await pilot.press("escape")
@@ -67,7 +67,7 @@ async def test_send_streams_text_reasoning_then_answer(tmp_path):
 
 async def test_a_reply_runs_to_its_end_and_is_saved(tmp_path):
     worker = TextAnswers(shared_worker(), analysis_batches=1)
-    app = make_app(tmp_path / "c.db", worker=worker, session_defaults=settings(max_tokens=40))
+    app = make_app(tmp_path / "c.db", worker=worker, session_defaults=settings(max_tokens=24))
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, "hello there")
         chat = app.chat
@@ -77,9 +77,9 @@ async def test_a_reply_runs_to_its_end_and_is_saved(tmp_path):
         assert [m.role for m in stored] == ["user", "assistant"]
         assert stored[0].content == "hello there"
         assert stored[1].status in ("done", "length") and view.msg_status == stored[1].status
-        assert stored[1].content == view.answer_text == view.body.source and stored[1].content
+        assert stored[1].content == view.answer_text == view.shown_text and stored[1].content
         assert stored[1].reasoning == view.reasoning_text and stored[1].reasoning
-        assert stored[1].stats["prompt_tokens"] > 0 and stored[1].stats["generated_tokens"] <= 40
+        assert stored[1].stats["prompt_tokens"] > 0 and stored[1].stats["generated_tokens"] <= 24
         assert "prefilled" in str(chat.status.render())
         assert app.store.get_session(chat.session.id).title == "hello there"
         assert sidebar_ids(app) == [chat.session.id]
@@ -124,7 +124,7 @@ async def test_sessions_persist_across_app_instances(tmp_path):
         assert sidebar_ids(app2) == [sid]
         views = app2.chat.transcript.views()
         assert [v.stored.role for v in views] == ["user", "assistant"]
-        assert views[0].body.source == "remember the aardvark"
+        assert views[0].shown_text == "remember the aardvark"
         assert views[1].answer_text == answer
 
 
@@ -142,7 +142,7 @@ async def test_rename_branch_and_delete(tmp_path):
         ol.highlighted = sidebar_ids(app).index(one)
         await pilot.press("enter")
         await wait_for(pilot, lambda: chat.session.id == one, what="switch")
-        assert chat.transcript.views()[0].body.source == "What are tides?"
+        assert chat.transcript.views()[0].shown_text == "What are tides?"
 
         # rename
         await pilot.press("f2")
@@ -371,6 +371,10 @@ async def test_newline_keys_and_small_terminal(tmp_path):
         await pilot.press("a", "ctrl+j", "b", "shift+enter", "c")
         assert composer.text == "a\nb\nc"
         assert not app.chat.replies  # nothing was sent
+        await pilot.press("enter")
+        await idle(pilot, app)
+        assert app.chat.transcript.views()[0].shown_text == "a\nb\nc"  # lines kept as typed
+        assert app.store.messages(app.chat.session.id)[0].content == "a\nb\nc"
         await pilot.press("ctrl+b")
         assert not app.chat.sidebar.display
         await pilot.press("ctrl+b")
@@ -390,7 +394,7 @@ async def test_switching_sessions_while_streaming_and_coming_back(tmp_path):
         await wait_for(pilot, lambda: len(chat.replies.get(two, None).answer if two in chat.replies else "") > 5,
                        what="streaming in the first session")
         await chat.open_session(one)
-        assert [v.body.source for v in chat.transcript.views()][0] == "What are tides?"
+        assert [v.shown_text for v in chat.transcript.views()][0] == "What are tides?"
         # the composer stays live while the other session streams: keys land within a second
         # (Pilot.press waits for a quiet screen, which a streaming app never is, so post the keys directly)
         chat.composer.focus()

@@ -59,7 +59,10 @@ class MessageView(Vertical, can_focus=True):
                              classes="reasoning") as c:
                 c.display = bool(self.reasoning_text)
                 yield Markdown(self.reasoning_text, classes="reasoning-text")
-        yield Markdown(self.answer_text, classes="body")
+        if self.stored.role == "user":
+            yield Static(Text(self.answer_text), classes="body user-text")  # as typed: newlines kept, no markup
+        else:
+            yield Markdown(self.answer_text, classes="body")
         yield Static(self._error_text(), classes="error")
 
     def on_mount(self) -> None:
@@ -84,6 +87,13 @@ class MessageView(Vertical, can_focus=True):
     @property
     def body(self) -> Markdown:
         return self.query_one(".body", Markdown)
+
+    @property
+    def shown_text(self) -> str:
+        """The text on screen: a user message as typed, an answer's Markdown source."""
+        if self.stored.role == "user":
+            return str(self.query_one(".body", Static).render())
+        return self.body.source
 
     # --- streaming ---------------------------------------------------------------------------------
     def count_tokens(self, n: int) -> None:

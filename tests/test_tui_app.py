@@ -286,6 +286,9 @@ async def test_model_that_cannot_load_gives_a_clear_error(tmp_path):
         await wait_for(pilot, lambda: app.engine_error is not None, what="load error")
         assert app.chat.status.state == "error"
         assert "engine error" in str(app.chat.status.render())
+        await pilot.pause()
+        hint = str(app.chat.query_one(".empty-hint").render())
+        assert "could not be loaded" in hint and "/nonexistent/model-dir" in hint
         await type_and_send(pilot, "hello?")
         await idle(pilot, app)
         msg = app.store.messages(app.chat.session.id)[-1]

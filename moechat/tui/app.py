@@ -160,7 +160,7 @@ class MoechatApp(App):
 
     def _sync(self) -> None:
         if self.chat is not None and self.chat.is_attached:
-            self.sync_engine_state(self.chat.status)
+            self.chat.engine_state_changed()
 
     def sync_engine_state(self, status) -> None:
         if self.engine_error:

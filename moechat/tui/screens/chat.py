@@ -126,7 +126,7 @@ class ChatScreen(Screen):
         self.session = self.store.get_session(session_id) if session_id else None
         self.composer.set_editing(None)
         messages = self.store.messages(session_id) if session_id else []
-        await self.transcript.show(messages, EMPTY_HINT)
+        await self.transcript.show(messages, self.empty_hint())
         if session_id and session_id in self.replies:
             # Re-attach the running reply. The view was built from what the database held when it was read;
             # text that arrived while it was being mounted is appended now, before anything newer.
@@ -139,6 +139,18 @@ class ChatScreen(Screen):
         self.refresh_sessions()
         last = next((m for m in reversed(messages) if m.stats), None)
         self.status.reply = reply_stats_text(last.stats) if last else ""
+
+    def empty_hint(self) -> str:
+        if self.app.engine_error:
+            return (f"The model could not be loaded:\n{self.app.engine_error}\n\n"
+                    "Quit with Ctrl+Q and start moechat with --model PATH (a checkpoint directory) or --model "
+                    "synthetic:tiny to try the app. Your chats are still here.")
+        return EMPTY_HINT
+
+    def engine_state_changed(self) -> None:
+        self.app.sync_engine_state(self.status)
+        for hint in self.query(".empty-hint"):
+            hint.update(self.empty_hint())
 
     def update_title(self) -> None:
         s = self.session
@@ -188,7 +200,7 @@ class ChatScreen(Screen):
         if editing is not None:
             self.store.delete_messages_from(session.id, editing)
             self.session = session = self.store.get_session(session.id)
-            await self.transcript.show(self.store.messages(session.id), EMPTY_HINT)
+            await self.transcript.show(self.store.messages(session.id), self.empty_hint())
         user = self.store.add_message(session.id, "user", text)
         await self.transcript.add(user)
         self.session = self.store.get_session(session.id)
@@ -311,7 +323,7 @@ class ChatScreen(Screen):
             return
         if messages[-1].role == "assistant":
             self.store.delete_messages_from(s.id, messages[-1].seq)
-            await self.transcript.show(self.store.messages(s.id), EMPTY_HINT)
+            await self.transcript.show(self.store.messages(s.id), self.empty_hint())
         await self.start_reply(s.id)
 
     async def action_edit_last(self) -> None:

@@ -112,8 +112,8 @@ def _route_config(T: int, device: torch.device) -> dict:
     was latency bound: 12 us in the decode graph), then a one-program kernel sums the splits and picks."""
     if device.type != "cuda":
         return dict(BT=16, BK=32, SPLIT=1, num_warps=4, num_stages=1)
-    if T <= 16:
-        return dict(BT=16, BK=64, SPLIT=32, num_warps=4, num_stages=2)
+    if T <= 16:  # H100 sweep at T=1 and 8: split 8 -> 5.4 us per call in a graph, against 9.6 us unsplit
+        return dict(BT=16, BK=128, SPLIT=8, num_warps=4, num_stages=2)
     return dict(BT=64, BK=128, SPLIT=1, num_warps=4, num_stages=3)
 
 
@@ -456,7 +456,7 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     rows = pairs / num_experts
     if pairs <= 8:
         return (dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=3),
-                dict(BM=16, BN=32, BK=256, SPLIT=4, num_warps=4, num_stages=3))
+                dict(BM=16, BN=32, BK=256, num_warps=4, num_stages=3))  # SPLIT 2-8: no gain (bench/NOTES.md)
     if rows <= 16:
         return (dict(BM=16, BN=128, BK=128, num_warps=4, num_stages=3),
                 dict(BM=16, BN=64 if rows <= 2 else 128, BK=128, num_warps=4, num_stages=3))

@@ -27,10 +27,25 @@ def add_engine_options(p: argparse.ArgumentParser, model_default: str | None = D
                    help="KV cache size in GB (default: 90%% of free GPU memory after loading; 1 GB on cpu)")
 
 
+def add_parallel_options(p: argparse.ArgumentParser, data: bool) -> None:
+    g = p.add_argument_group("several GPUs")
+    g.add_argument("--tensor-parallel", type=int, default=1, metavar="N",
+                   help="split every layer across N GPUs, one process each, started by moechat (or by torchrun) "
+                        "(default: 1)")
+    if data:
+        g.add_argument("--data-parallel", type=int, default=1, metavar="N",
+                       help="N independent engine replicas (each on --tensor-parallel GPUs), requests split among "
+                            "them (default: 1)")
+
+
 def engine_args(a: argparse.Namespace, **overrides):
     from moechat.engine.llm_engine import EngineArgs
 
-    return EngineArgs(model=a.model, device=a.device, dtype=a.dtype, kv_cache_gb=a.kv_cache_gb, **overrides)
+    tp, dp = getattr(a, "tensor_parallel", 1), getattr(a, "data_parallel", 1)
+    if tp < 1 or dp < 1:
+        raise MoechatError("--tensor-parallel and --data-parallel take a number of GPUs, at least 1")
+    return EngineArgs(model=a.model, device=a.device, dtype=a.dtype, kv_cache_gb=a.kv_cache_gb, tensor_parallel=tp,
+                      data_parallel=dp, **overrides)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (default: 1.0, off)")
     g.add_argument("--top-k", type=int, default=0, help="keep the k likeliest tokens (default: 0, off)")
     g.add_argument("--seed", type=int, default=None, help="sampling seed (default: random)")
+    add_parallel_options(g, data=False)
 
     b = sub.add_parser("getp", help="batch mode: token ids for every prompt of a file",
                        description="Read IN (first line N, then N prompt lines), greedy-complete each prompt as raw text "
@@ -68,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--verify", metavar="REF", default=None, help="compare with a reference output file; exit 1 on mismatch")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.add_argument("--max-num-seqs", type=int, default=256, help="most sequences batched together (default: 256)")
+    add_parallel_options(b, data=True)
 
     m = sub.add_parser("bench", help="measure decode speed, time to first token, throughput and kernels",
                        description="End-to-end speed of the engine on one model; --kernels times each kernel instead.")
@@ -81,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--limit", type=int, default=1024, help="getp: first N requests (default: 1024)")
     m.add_argument("-n", type=int, default=512, help="getp: max positions per request (default: 512)")
     m.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON")
+    add_parallel_options(m, data=True)
 
     e = sub.add_parser("export", help="write a chat session as Markdown or JSON")
     e.add_argument("session_id")
@@ -175,16 +193,30 @@ def cmd_getp(a: argparse.Namespace) -> int:
     for i, ids in enumerate(encoded):
         if len(ids) >= a.max_positions:
             raise MoechatError(f"{a.input}:{i + 2}: prompt has {len(ids)} tokens, -n allows {a.max_positions} positions")
-    engine = LLMEngine(engine_args(a, max_num_seqs=a.max_num_seqs, max_model_len=a.max_positions))
-    for i, ids in enumerate(encoded):
-        if len(ids) >= engine.max_model_len:
-            raise MoechatError(f"{a.input}:{i + 2}: prompt has {len(ids)} tokens; the model's context holds {engine.max_model_len}")
+    args = engine_args(a, max_num_seqs=a.max_num_seqs, max_model_len=a.max_positions)
     params = [SamplingParams(temperature=0.0, max_tokens=a.max_positions - len(ids), stop_token_ids=getp.GETP_STOP_IDS)
               for ids in encoded]
-    bar = Progress(len(encoded), not a.quiet)
-    t0 = time.perf_counter()
-    outputs = engine.generate(encoded, params, on_output=lambda o: bar.update(int(o.finished), len(o.new_token_ids)))
-    wall = time.perf_counter() - t0
+    peak = ""
+    if args.data_parallel > 1:  # replicas in their own processes; a prompt too long for the context fails there
+        from moechat.engine.parallel_data import generate_replicas
+
+        bar = Progress(len(encoded), not a.quiet)
+        run = generate_replicas(args, encoded, params, on_finished=lambda n: bar.update(1, n))
+        outputs, wall, load_time = run.outputs, run.wall_s, run.load_s
+    else:
+        engine = LLMEngine(args)
+        for i, ids in enumerate(encoded):
+            if len(ids) >= engine.max_model_len:
+                raise MoechatError(f"{a.input}:{i + 2}: prompt has {len(ids)} tokens; the model's context holds {engine.max_model_len}")
+        bar = Progress(len(encoded), not a.quiet)
+        t0 = time.perf_counter()
+        outputs = engine.generate(encoded, params, on_output=lambda o: bar.update(int(o.finished), len(o.new_token_ids)))
+        wall, load_time = time.perf_counter() - t0, engine.load_time
+        if engine.device.type == "cuda":
+            import torch
+
+            peak = f", peak GPU memory {torch.cuda.max_memory_allocated(engine.device) / 2**30:.1f} GiB"
+        engine.close()
     bar.close()
     failed = [(i, o.error) for i, o in enumerate(outputs) if o.finish_reason == "error"]
     if failed:
@@ -192,13 +224,8 @@ def cmd_getp(a: argparse.Namespace) -> int:
     tokens = [o.new_token_ids for o in outputs]
     getp.write_atomic(a.output, getp.format_output(tokens))
     generated = sum(len(t) for t in tokens)
-    peak = ""
-    if engine.device.type == "cuda":
-        import torch
-
-        peak = f", peak GPU memory {torch.cuda.max_memory_allocated(engine.device) / 2**30:.1f} GiB"
     print(f"requests: {len(tokens)}  generated tokens: {generated}  wall: {wall:.2f} s  "
-          f"throughput: {generated / max(wall, 1e-9):,.1f} tokens/s  (load {engine.load_time:.1f} s{peak})")
+          f"throughput: {generated / max(wall, 1e-9):,.1f} tokens/s  (load {load_time:.1f} s{peak})")
     if reference is not None:
         v = getp.verify(tokens, reference)
         for m in v.mismatches[:20]:
@@ -210,6 +237,15 @@ def cmd_getp(a: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
+    if a.command in ("generate", "getp", "bench"):
+        from moechat.engine.distributed import disable_multicast, torchrun_env
+
+        disable_multicast()
+        env = torchrun_env()
+        if env and env[0] != 0:  # torchrun started this rank: it serves rank 0's steps
+            from moechat.engine.parallel_rank import torchrun_rank
+
+            return torchrun_rank()
     try:
         if a.command == "generate":
             return cmd_generate(a)

@@ -20,6 +20,7 @@ from typing import Callable
 import torch
 
 from moechat.engine.config import ModelConfig, load_config, preset
+from moechat.engine.parallel_shard import Shard, Split, canonical_split
 from moechat.errors import MoechatError
 
 FLOAT = "float"  # any floating dtype in the file; converted to the compute dtype
@@ -33,6 +34,7 @@ class Source:
     name: str
     shape: tuple[int, ...]
     kind: str  # FLOAT or U8
+    split: Split | None = None  # tensor parallelism's cut of this source, where it is not its target's canonical one
 
 
 @dataclass
@@ -68,10 +70,11 @@ def hf_targets(cfg: ModelConfig) -> list[Target]:
         a = p + "self_attn."
         t += [
             Target(c + "attn_norm", [Source(p + "input_layernorm.weight", (H,), FLOAT)]),
-            Target(c + "qkv_w", [Source(a + "q_proj.weight", (qd, H), FLOAT), Source(a + "k_proj.weight", (kd, H), FLOAT),
-                                 Source(a + "v_proj.weight", (kd, H), FLOAT)], cat),
-            Target(c + "qkv_b", [Source(a + "q_proj.bias", (qd,), FLOAT), Source(a + "k_proj.bias", (kd,), FLOAT),
-                                 Source(a + "v_proj.bias", (kd,), FLOAT)], cat),
+            Target(c + "qkv_w", [Source(a + "q_proj.weight", (qd, H), FLOAT, (0, "q")),
+                                 Source(a + "k_proj.weight", (kd, H), FLOAT, (0, "kv")),
+                                 Source(a + "v_proj.weight", (kd, H), FLOAT, (0, "kv"))], cat),
+            Target(c + "qkv_b", [Source(a + "q_proj.bias", (qd,), FLOAT, (0, "q")), Source(a + "k_proj.bias", (kd,), FLOAT, (0, "kv")),
+                                 Source(a + "v_proj.bias", (kd,), FLOAT, (0, "kv"))], cat),
             Target(c + "sinks", [Source(a + "sinks", (cfg.num_heads,), FLOAT)], keep_float32=True),
             Target(c + "o_w", [Source(a + "o_proj.weight", (H, qd), FLOAT)]),
             Target(c + "o_b", [Source(a + "o_proj.bias", (H,), FLOAT)]),
@@ -89,8 +92,8 @@ def hf_targets(cfg: ModelConfig) -> list[Target]:
                   Target(c + "w2_scales", [Source(m + "down_proj_scales", ex["w2_scales"], U8)])]
         else:  # HF stores dense experts as [E, in, out]; we keep [E, out, in] like the MXFP4 layout
             I = cfg.intermediate_size
-            t += [Target(c + "w1", [Source(m + "gate_up_proj", (E, H, 2 * I), FLOAT)], _transpose12),
-                  Target(c + "w2", [Source(m + "down_proj", (E, I, H), FLOAT)], _transpose12)]
+            t += [Target(c + "w1", [Source(m + "gate_up_proj", (E, H, 2 * I), FLOAT, (2, "gate_up"))], _transpose12),
+                  Target(c + "w2", [Source(m + "down_proj", (E, I, H), FLOAT, (1, "features"))], _transpose12)]
     t += [Target("norm", [Source("model.norm.weight", (H,), FLOAT)])]
     if not cfg.tie_embeddings:
         t += [Target("unembedding", [Source("lm_head.weight", (V, H), FLOAT)])]
@@ -180,10 +183,13 @@ def validate(targets: list[Target], info: dict[str, tuple[tuple[int, ...], str]]
 
 
 def load_directory(directory: str, device: torch.device, dtype: torch.dtype,
-                   progress: Callable[[int, int], None] | None = None) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+                   progress: Callable[[int, int], None] | None = None,
+                   tp: tuple[int, int] | None = None) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+    """tp: (rank, ranks) under tensor parallelism: read only this rank's slices; the config is then the rank's."""
     from safetensors import safe_open
 
     cfg, layout = load_config(directory)
+    shard = Shard(cfg, *tp) if tp else None
     targets = hf_targets(cfg) if layout == "hf" else original_targets(cfg)
     index = _tensor_index(directory)
     validate(targets, _header_info(set(index.values())), directory)
@@ -192,7 +198,9 @@ def load_directory(directory: str, device: torch.device, dtype: torch.dtype,
     for n, t in enumerate(targets):
         parts = []
         for s in t.sources:
-            x = handles[index[s.name]].get_tensor(s.name).to(device, non_blocking=False)
+            f = handles[index[s.name]]
+            x = f.get_tensor(s.name) if shard is None else shard.read(f, s.name, s.split or canonical_split(t.name))
+            x = x.to(device, non_blocking=False)
             if s.kind == FLOAT:
                 x = x.to(torch.float32 if t.keep_float32 else dtype)
             parts.append(x)
@@ -201,12 +209,14 @@ def load_directory(directory: str, device: torch.device, dtype: torch.dtype,
             progress(n + 1, len(targets))
     if cfg.tie_embeddings:
         weights["unembedding"] = weights["embedding"]
-    return cfg, weights
+    return (shard.local_config() if shard else cfg), weights
 
 
 def synthetic_weights(cfg: ModelConfig, device: torch.device, dtype: torch.dtype, seed: int = 0,
-                      progress: Callable[[int, int], None] | None = None) -> dict[str, torch.Tensor]:
-    """Seeded random weights with a real checkpoint's shapes and formats, built on the device.
+                      progress: Callable[[int, int], None] | None = None,
+                      shard: Shard | None = None) -> dict[str, torch.Tensor]:
+    """Seeded random weights with a real checkpoint's shapes and formats, built on the device; with a shard,
+    every rank draws the same whole layer and keeps its slices.
 
     Linear weights have std 0.02 and norms are 1, so the residual stream stays O(1) through any depth;
     MXFP4 scales near 2^-7 give the experts the same std (fp4 values have an RMS of about 2.9).
@@ -244,6 +254,8 @@ def synthetic_weights(cfg: ModelConfig, device: torch.device, dtype: torch.dtype
         else:
             w[c + "w1"] = normal(E, 2 * I, H)
             w[c + "w2"] = normal(E, H, I)
+        if shard:
+            w.update({k: shard.take(k, x) for k, x in w.items() if k.startswith(c)})
         if progress:
             progress(i + 1, cfg.num_layers)
     return w
@@ -270,14 +282,17 @@ def _resolve_repo_id(repo_id: str) -> str:
 
 
 def load_model_weights(model: str, device: torch.device, dtype: torch.dtype, seed: int = 0,
-                       progress: Callable[[int, int], None] | None = None) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
-    """`model` is a directory, an HF repo id (owner/name) or synthetic:<preset>."""
+                       progress: Callable[[int, int], None] | None = None,
+                       tp: tuple[int, int] | None = None) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+    """`model` is a directory, an HF repo id (owner/name) or synthetic:<preset>. tp: (rank, ranks) under tensor
+    parallelism: only this rank's shard is loaded, and the config returned is the shard's (parallel_shard.py)."""
     if model.startswith("synthetic:"):
         cfg = preset(model.split(":", 1)[1])
-        return cfg, synthetic_weights(cfg, device, dtype, seed, progress)
+        shard = Shard(cfg, *tp) if tp else None
+        return (shard.local_config() if shard else cfg), synthetic_weights(cfg, device, dtype, seed, progress, shard)
     if os.path.isdir(model):
-        return load_directory(model, device, dtype, progress)
+        return load_directory(model, device, dtype, progress, tp)
     if model.count("/") == 1 and not model.startswith((".", "/")):
-        return load_directory(_resolve_repo_id(model), device, dtype, progress)
+        return load_directory(_resolve_repo_id(model), device, dtype, progress, tp)
     raise MoechatError(f"--model {model}: no such directory (expected a checkpoint directory, an HF repo id, "
                        f"or synthetic:tiny|gpt-oss-20b|gpt-oss-120b)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 import torch
@@ -12,9 +13,11 @@ import torch
 from moechat.engine.block_manager import BlockManager
 from moechat.engine.checkpoint import load_model_weights
 from moechat.engine.cuda_graphs import DecodeGraphs
+from moechat.engine.distributed import TPGroup, start_tensor_parallel
 from moechat.engine.kv_cache import KVPool, bytes_per_block
 from moechat.engine.model import GptOss
 from moechat.engine.model_runner import ModelRunner
+from moechat.engine.parallel_runner import LeadGraphs, LeadRunner
 from moechat.engine.sampling import SamplingParams, request_seed, sample
 from moechat.engine.scheduler import Scheduler
 from moechat.engine.sequence import Sequence, Status
@@ -38,6 +41,8 @@ class EngineArgs:
     sliding_window_trim: bool = True  # sliding layers free the KV blocks their window has passed
     num_kv_blocks: int | None = None  # exact full-pool size in blocks (tests); overrides kv_cache_gb
     seed: int = 0  # synthetic weights
+    tensor_parallel: int = 1  # ranks sharing each layer, one process (GPU) each; this process is rank 0
+    data_parallel: int = 1  # independent engine replicas (batch jobs: parallel_data.py starts them)
 
     def resolved_device(self) -> torch.device:
         dev = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -81,27 +86,40 @@ class EngineStats:
 
 
 class LLMEngine:
-    def __init__(self, args: EngineArgs, progress: Callable[[int, int], None] | None = None):
+    def __init__(self, args: EngineArgs, progress: Callable[[int, int], None] | None = None, group: TPGroup | None = None):
+        """group: set on tensor-parallel ranks other than 0 (parallel_rank.py); rank 0 starts its group here."""
+        if args.data_parallel > 1:
+            raise MoechatError("an engine is one replica; parallel_data.py runs data-parallel replicas")
         self.args = args
+        self.group = group or start_tensor_parallel(args)
         self.device = args.resolved_device()
+        if self.group:
+            self.device = self.group.place(self.device)
         self.dtype = args.resolved_dtype(self.device)
         t0 = time.perf_counter()
-        self.config, weights = load_model_weights(args.model, self.device, self.dtype, args.seed, progress)
-        self.model = GptOss(self.config, weights, self.device, self.dtype)
+        tp = (self.group.rank, self.group.world) if self.group else None
+        # under tensor parallelism, config is this rank's shard: its heads, kv heads and expert features
+        self.config, weights = load_model_weights(args.model, self.device, self.dtype, args.seed, progress, tp)
+        self.model = GptOss(self.config, weights, self.device, self.dtype, self.group.all_reduce if self.group else None)
         self.load_time = time.perf_counter() - t0
         self.max_model_len = min(args.max_model_len or self.config.max_position, self.config.max_position)
         num_blocks, num_swa = self._pool_sizes()
+        if self.group:  # block ids are rank 0's: every rank's pools have the same size
+            num_blocks, num_swa = self.group.min(num_blocks), self.group.min(num_swa)
         # each pool's last block is scratch space (padding rows of graph replays, trimmed table entries)
         self.kv = KVPool(self.config, num_blocks + 1, args.block_size, self.device, self.dtype,
                          num_swa + 1 if num_swa else 0)
         self.blocks = BlockManager(num_blocks, args.block_size, args.prefix_caching,
                                    self.config.sliding_window if num_swa else 0, num_swa)
         self.scheduler = Scheduler(self.blocks, args.max_num_seqs, args.max_num_batched_tokens)
+        Graphs, Runner = DecodeGraphs, ModelRunner
+        if self.group and self.group.rank == 0:  # rank 0 sends each step's inputs to the other ranks
+            Graphs, Runner = partial(LeadGraphs, self.group), partial(LeadRunner, self.group)
         graphs = None
         if args.cuda_graphs and self.model.ops.triton:
-            graphs = DecodeGraphs(self.model, self.kv, args.max_num_seqs, -(-self.max_model_len // args.block_size))
+            graphs = Graphs(self.model, self.kv, args.max_num_seqs, -(-self.max_model_len // args.block_size))
             graphs.capture()
-        self.runner = ModelRunner(self.model, self.kv, graphs)
+        self.runner = Runner(self.model, self.kv, graphs)
         self.seqs: dict[int, Sequence] = {}
         self.ids = itertools.count()
         self.stats = EngineStats()
@@ -130,6 +148,11 @@ class LLMEngine:
             budget = 2**30
         num_swa = min(num_swa, budget // 2 // per_swa) if trim else 0
         return max(1, min(budget - num_swa * per_swa, cap) // per_full), num_swa
+
+    def close(self) -> None:
+        """Stop the other tensor-parallel ranks (a one-rank engine holds nothing to release)."""
+        if self.group:
+            self.group.close()
 
     # --- requests -------------------------------------------------------------------------------
     def add_request(self, prompt_token_ids: list[int], params: SamplingParams) -> int:

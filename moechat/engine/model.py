@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -26,8 +27,12 @@ EXPERT_KEYS = ("w1", "w1_blocks", "w1_scales", "w1_bias", "w2", "w2_blocks", "w2
 
 
 class GptOss:
-    def __init__(self, cfg: ModelConfig, weights: dict[str, torch.Tensor], device: torch.device, dtype: torch.dtype):
+    def __init__(self, cfg: ModelConfig, weights: dict[str, torch.Tensor], device: torch.device, dtype: torch.dtype,
+                 all_reduce: Callable[[torch.Tensor], None] | None = None):
+        """Under tensor parallelism cfg and weights are this rank's shard (parallel_shard.py) and all_reduce sums,
+        in place, the ranks' partial outputs of the o-projection and of the MoE."""
         self.cfg, self.w, self.device, self.dtype = cfg, weights, device, dtype
+        self.all_reduce = all_reduce
         self.ops = Ops(device)
         inv_freq, scale = yarn_inv_freq_and_scale(cfg.head_dim, cfg.rope_theta, cfg.rope_factor, cfg.rope_beta_fast,
                                                   cfg.rope_beta_slow, cfg.original_context, cfg.rope_truncate)
@@ -65,9 +70,14 @@ class GptOss:
         q = self.ops.rope_write_kv(q, k, v, self.cos, self.sin, positions, k_cache, v_cache, batch.slot_mapping)
         window = c.sliding_window if c.is_sliding(i) else 0
         o = self.ops.attention(q, k_cache, v_cache, self.w[p + "sinks"], batch, window, self.sm_scale)
-        return F.linear(o.reshape(T, qd), self.w[p + "o_w"], self.w[p + "o_b"])
+        return self._sum_ranks(F.linear(o.reshape(T, qd), self.w[p + "o_w"], self.w[p + "o_b"]))
 
     def mlp(self, i: int, h: torch.Tensor) -> torch.Tensor:
         p = f"layers.{i}."
         weights, idx = self.ops.route(h, self.w[p + "router_w"], self.w[p + "router_b"], self.cfg.experts_per_token)
-        return self.ops.moe(h, weights, idx, self.experts[i], self.cfg.swiglu_limit)
+        return self._sum_ranks(self.ops.moe(h, weights, idx, self.experts[i], self.cfg.swiglu_limit))
+
+    def _sum_ranks(self, x: torch.Tensor) -> torch.Tensor:
+        if self.all_reduce is not None:
+            self.all_reduce(x)
+        return x

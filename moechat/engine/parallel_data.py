@@ -50,7 +50,10 @@ def _replica(devices: str | None, threads: int, args: EngineArgs, prompts: list[
         conn.send(("done", outputs))
         engine.close()
     except BaseException as e:
-        conn.send(("error", one_line(e)))
+        try:
+            conn.send(("error", one_line(e)))
+        except OSError:
+            pass  # the parent has gone: nobody to tell
         os._exit(1)
 
 

@@ -32,7 +32,10 @@ def spawned_rank(rank: int, world: int, port: int, errors) -> None:
         store = dist.TCPStore("127.0.0.1", port, world, False, timeout=COLLECTIVE_TIMEOUT)
         serve(join(rank, world, rank, store))
     except BaseException as e:
-        errors.send(one_line(e))
+        try:
+            errors.send(one_line(e))
+        except OSError:
+            pass  # rank 0 has gone: nobody to tell
         os._exit(1)
 
 

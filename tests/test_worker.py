@@ -105,3 +105,29 @@ def _valid(b: bytes) -> bool:
         return True
     except UnicodeDecodeError:
         return False
+
+
+def test_output_that_never_closes_its_header_is_shown_as_the_answer():
+    tok = Tokenizer()
+    parser = HarmonyStreamParser(tok)
+    ids = tok.encode("word " * 40)
+    pieces = [p for t in ids for p in parser.push(t)] + parser.finish()
+    assert {p.channel for p in pieces} == {"final"}
+    assert "".join(p.text for p in pieces) == "word " * 40
+
+
+async def test_stream_abandoned_with_its_event_loop_does_not_break_the_worker(worker):
+    import asyncio
+
+    def abandon():
+        async def read_one():
+            h = worker.submit_tokens([1, 2, 3], SamplingParams(temperature=0.0, max_tokens=200, stop_token_ids=()))
+            async for _ in h.stream():
+                return h  # leaves the stream (and then the loop) while tokens still come
+
+        return asyncio.new_event_loop().run_until_complete(read_one())
+
+    h = await asyncio.to_thread(abandon)
+    h.cancel()
+    after = worker.submit_tokens([4, 5], SamplingParams(temperature=0.0, max_tokens=3, stop_token_ids=()))
+    assert await asyncio.to_thread(lambda: len([t for d in after for t in d.token_ids])) == 3

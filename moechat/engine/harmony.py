@@ -22,6 +22,7 @@ from moechat.engine.tokenizer import (
 
 REASONING_EFFORTS = ("low", "medium", "high")
 CHAT_STOP_IDS = (RETURN, CALL, 199999)
+MAX_HEADER_TOKENS = 32  # a role/channel/recipient header is a few tokens; past this the output is not harmony
 
 
 @dataclass
@@ -99,6 +100,7 @@ class HarmonyStreamParser:
         self.state = "header"
         self.header = IncrementalDetokenizer(tok)
         self.header_text = ""
+        self.header_tokens = 0
         self.channel = "final"
         self.body = IncrementalDetokenizer(tok)
 
@@ -106,7 +108,7 @@ class HarmonyStreamParser:
         out: list[ChannelText] = []
         if token == START:
             self._close(out)
-            self.state, self.header_text = "header", ""
+            self.state, self.header_text, self.header_tokens = "header", "", 0
         elif token == MESSAGE and self.state == "header":
             self.header_text += self.header.flush()
             self.channel = _channel_of(self.header_text)
@@ -116,6 +118,14 @@ class HarmonyStreamParser:
             self.state = "between"
         elif self.state == "header":
             self.header_text += self.header.push(token)
+            self.header_tokens += 1
+            if self.header_tokens > MAX_HEADER_TOKENS:
+                # no real header is this long: the model is not following the format, so show what it
+                # wrote as the answer rather than swallow it
+                self.state, self.channel = "body", "final"
+                text = self.header_text + self.header.flush()
+                if text:
+                    out.append(ChannelText("final", text))
         elif self.state == "body":
             text = self.body.push(token)
             if text:

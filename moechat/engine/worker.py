@@ -85,7 +85,10 @@ class RequestHandle:
             self._cond.notify_all()
             loop, event = self._loop, self._event
         if loop is not None:
-            loop.call_soon_threadsafe(event.set)
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # the consumer's event loop has closed: nobody is listening any more
+                pass
 
     # --- consumers: turn token ids into text on the consumer's thread ---------------------------------
     def _take(self) -> tuple[list[int], bool]:
@@ -123,18 +126,22 @@ class RequestHandle:
         """Async iterator of list[Delta]: everything that arrived since the consumer last woke."""
         with self._cond:
             self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
-        while True:
+        try:
+            while True:
+                with self._cond:
+                    if not self._pending and not self._done:
+                        self._event.clear()
+                tokens, done = self._take()
+                batch = self._deltas(tokens, done)
+                if batch:
+                    yield batch
+                if done:
+                    return
+                if not tokens:
+                    await self._event.wait()
+        finally:
             with self._cond:
-                if not self._pending and not self._done:
-                    self._event.clear()
-            tokens, done = self._take()
-            batch = self._deltas(tokens, done)
-            if batch:
-                yield batch
-            if done:
-                return
-            if not tokens:
-                await self._event.wait()
+                self._loop = self._event = None
 
     def text(self) -> str:
         """Block until finished; all final-channel (or raw) text."""

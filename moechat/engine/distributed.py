@@ -236,6 +236,7 @@ def start_tensor_parallel(args: EngineArgs) -> TPGroup | None:
         group = _spawn(args.tensor_parallel)
     else:
         return None
+    atexit.register(group.close)  # however rank 0's command ends, the other ranks stop with it
     group.share_args(replace(args, tensor_parallel=group.world))
     return group
 
@@ -262,7 +263,6 @@ def _spawn(world: int) -> TPGroup:
         children.closing = True
         children.terminate()
         raise MoechatError(f"tensor-parallel: starting {world} ranks failed: {one_line(e)}") from None
-    atexit.register(group.close)  # however rank 0's command ends, its ranks stop with it
     return group
 
 

@@ -137,3 +137,11 @@ def test_stop_token_ends_request_and_is_kept(prompts, alone):
     out = engine().generate([prompts[0]], SamplingParams(temperature=0.0, max_tokens=12, stop_token_ids=(stop,)))[0]
     assert out.finish_reason == "stop"
     assert out.new_token_ids == alone[0][:alone[0].index(stop) + 1]
+
+
+def test_warmup_leaves_no_trace(prompts, alone):
+    e = engine(max_num_batched_tokens=64)
+    e.warmup()
+    assert e.blocks.num_free == e.blocks.num_blocks and e.blocks.cache.num_nodes == 0
+    assert e.blocks.num_swa_free == e.blocks.num_swa_blocks
+    assert [o.new_token_ids for o in e.generate(prompts, GREEDY)] == alone

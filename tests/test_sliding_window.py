@@ -80,3 +80,11 @@ def test_chat_turns_reuse_prefix_with_trimming():
         results[trim] = (outs, cached)
     assert results[True][0] == results[False][0]
     assert results[True][1][1:] == results[False][1][1:] and min(results[True][1][1:]) > 0
+
+
+def test_same_prompt_again_hits_the_cache_when_its_length_is_a_block_multiple():
+    e = engine()
+    prompt = list(range(1000, 1064))  # 64 tokens: 4 full blocks
+    first = e.generate([prompt], GREEDY)[0]
+    again = e.generate([prompt], GREEDY)[0]
+    assert again.cached_tokens == 48 and again.new_token_ids == first.new_token_ids

@@ -121,9 +121,10 @@ class BlockManager:
             self.swa_free.append(ours)
             self.cache.swa_ref(node)
             seq.swa_blocks[i] = node.swa
-        # the next turn of a chat resumes at the last block boundary of this prompt: keep the window before it
-        resume = seq.num_prompt // self.block_size
-        if self._first_in_window(resume * self.block_size) <= i < resume:
+        # a request resumes from this prompt at its last block boundary (the next turn of a chat) or one
+        # block earlier (the same prompt again: one token is always recomputed): keep the windows before both
+        bs = self.block_size
+        if self._first_in_window((seq.num_prompt - 1) // bs * bs) <= i < seq.num_prompt // bs:
             node.keep_swa = True
 
     def trim(self, seq: Sequence) -> None:

@@ -19,7 +19,7 @@ from moechat.engine.model import GptOss
 from moechat.engine.model_runner import ModelRunner
 from moechat.engine.parallel_runner import LeadGraphs, LeadRunner
 from moechat.engine.sampling import SamplingParams, request_seed, sample
-from moechat.engine.scheduler import Scheduler
+from moechat.engine.scheduler import ScheduledChunk, Scheduler
 from moechat.engine.sequence import Sequence, Status
 from moechat.errors import MoechatError
 
@@ -124,6 +124,22 @@ class LLMEngine:
         self.ids = itertools.count()
         self.stats = EngineStats()
         self._rejected: list[RequestOutput] = []
+        if self.device.type == "cuda" and not (self.group and self.group.rank):
+            self.warmup()
+
+    def warmup(self) -> None:
+        """One prefill per kernel size class, cold and on top of a cached prefix, so that Triton compiles now
+        rather than in the middle of someone's first request (decode is compiled by the graph capture)."""
+        bs = self.args.block_size
+        for n in sorted({min(n, self.args.max_num_batched_tokens) for n in (16, 64, 256, 1024, 8192)}):
+            for prefix in (0, bs):
+                seq = Sequence(-1, [0] * (prefix + n), SamplingParams(max_tokens=1))
+                if prefix + n >= self.max_model_len or not self.blocks.allocate(seq, prefix + n):
+                    continue
+                if prefix:
+                    self.runner.run([ScheduledChunk(seq, 0, prefix)])
+                self.runner.run([ScheduledChunk(seq, prefix, n)])
+                self.blocks.release(seq)
 
     def _pool_sizes(self) -> tuple[int, int]:
         """(full-pool blocks, sliding-pool blocks) from the memory budget; 0 sliding blocks: no trimming."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -126,6 +127,10 @@ class LLMEngine:
         self._rejected: list[RequestOutput] = []
         if self.device.type == "cuda" and not (self.group and self.group.rank):
             self.warmup()
+        # the objects of loading (torch, triton, the tokenizer) live as long as the engine: keep them out of
+        # the collector, whose full passes over them stalled steps for a large fraction of a second
+        gc.collect()
+        gc.freeze()
 
     def warmup(self) -> None:
         """One prefill per kernel size class, cold and on top of a cached prefix, so that Triton compiles now

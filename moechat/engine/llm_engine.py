@@ -133,10 +133,12 @@ class LLMEngine:
         gc.freeze()
 
     def warmup(self) -> None:
-        """One prefill per kernel size class, cold and on top of a cached prefix, so that Triton compiles now
-        rather than in the middle of someone's first request (decode is compiled by the graph capture)."""
+        """One prefill per power-of-two size (the kernels' tile and chunk choices change at powers of two),
+        cold and on top of a cached prefix, so that Triton compiles now rather than in the middle of
+        someone's request (decode is compiled by the graph capture)."""
         bs = self.args.block_size
-        for n in sorted({min(n, self.args.max_num_batched_tokens) for n in (16, 64, 256, 1024, 8192)}):
+        sizes = [16 << k for k in range(20) if 16 << k < self.args.max_num_batched_tokens]
+        for n in sizes + [self.args.max_num_batched_tokens]:
             for prefix in (0, bs):
                 seq = Sequence(-1, [0] * (prefix + n), SamplingParams(max_tokens=1))
                 if prefix + n >= self.max_model_len or not self.blocks.allocate(seq, prefix + n):

@@ -403,7 +403,7 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
              mask=rmask[:, None] & (cols < N // 2)[None, :])
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["P"])
 def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, E, P, K_CHUNK,
                      stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
                      BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr,
@@ -430,7 +430,7 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
              mask=rmask[:, None] & nmask[None, :])
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["P"])
 def _sum_k_kernel(y_ptr, out_ptr, N, P, SPLIT: tl.constexpr, TOPK: tl.constexpr, BLOCK: tl.constexpr):
     """out[t] = y summed over K splits and the k slots, in a fixed order (deterministic)."""
     t = tl.program_id(0).to(tl.int64)

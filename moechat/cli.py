@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="moechat", description="Run OpenAI's gpt-oss models locally: a terminal chat app "
                                 "(no subcommand), one-shot generation, and batch jobs.")
     add_engine_options(p, model_default=None)
+    p.add_argument("--tensor-parallel", type=int, default=None, metavar="N",
+                   help="the chat app's engine split across N GPUs (default: the saved choice, else 1)")
     p.add_argument("--db", default=None, help="chat database file (default: moechat.db in the user data directory)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -261,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
             return commands.export_command(a.session_id, a.format, a.output, a.db)
         if a.command == "sessions":
             return commands.sessions_command(a.db)
-        return commands.run_app(a.model, a.device, a.dtype, a.kv_cache_gb, a.db)
+        if a.tensor_parallel is not None and a.tensor_parallel < 1:
+            raise MoechatError("--tensor-parallel takes a number of GPUs, at least 1")
+        return commands.run_app(a.model, a.device, a.dtype, a.kv_cache_gb, a.db, a.tensor_parallel)
     except MoechatError as e:
         print(f"moechat: error: {e}", file=sys.stderr)
         return 1

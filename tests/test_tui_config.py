@@ -14,10 +14,12 @@ def test_defaults_then_saved_then_overridden(tmp_path):
     assert path.exists()
     c = config.resolve("synthetic:tiny", "cpu", None, 0.5, path)
     assert json.loads(path.read_text())["engine"] == {"model": "synthetic:tiny", "device": "cpu", "dtype": None,
-                                                       "kv_cache_gb": 0.5}
+                                                       "kv_cache_gb": 0.5, "tensor_parallel": 1}
     again = config.resolve(None, None, "float32", None, path)  # saved values come back; a new one is added
     assert again == config.EngineChoice("synthetic:tiny", "cpu", "float32", 0.5)
     assert again.describe() == "synthetic:tiny · cpu · float32 · kv 0.5 GB"
+    tp = config.resolve(None, None, None, None, path, tensor_parallel=2)
+    assert tp.tensor_parallel == 2 and config.load(path).tensor_parallel == 2 and tp.describe().endswith("tp 2")
 
 
 def test_unreadable_config_falls_back_to_defaults(tmp_path):

@@ -120,7 +120,8 @@ class MoechatApp(App):
                 from moechat.engine.worker import EngineArgs, EngineWorker
 
                 c = self.engine_choice
-                args = EngineArgs(model=c.model, device=c.device, dtype=c.dtype, kv_cache_gb=c.kv_cache_gb)
+                args = EngineArgs(model=c.model, device=c.device, dtype=c.dtype, kv_cache_gb=c.kv_cache_gb,
+                                  tensor_parallel=c.tensor_parallel)
                 worker = EngineWorker(args, on_load_progress=self._progress_from_thread)
             worker.start()
             self.engine_worker = worker

@@ -18,10 +18,10 @@ def _db(db_path: str | None) -> str:
 
 
 def run_app(model: str | None, device: str | None, dtype: str | None, kv_cache_gb: float | None,
-            db_path: str | None) -> int:
+            db_path: str | None, tensor_parallel: int | None = None) -> int:
     from moechat.tui import config
 
-    choice = config.resolve(model, device, dtype, kv_cache_gb)
+    choice = config.resolve(model, device, dtype, kv_cache_gb, tensor_parallel=tensor_parallel)
     from moechat.tui.app import MoechatApp  # textual is imported here, and only here
 
     app = MoechatApp(choice, _db(db_path))

@@ -1,4 +1,4 @@
-"""The engine choices the app remembers (model, device, dtype, KV cache size), as JSON under the user
+"""The engine choices the app remembers (model, device, dtype, KV cache size, tensor parallelism), as JSON under the user
 config directory. A value given on the command line wins and is saved for next time."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ class EngineChoice:
     device: str | None = None  # None: the engine picks (cuda when there is one)
     dtype: str | None = None
     kv_cache_gb: float | None = None
+    tensor_parallel: int = 1  # GPUs each layer is split across
 
     def describe(self) -> str:
         parts = [self.model, self.device or "auto"]
@@ -24,6 +25,8 @@ class EngineChoice:
             parts.append(self.dtype)
         if self.kv_cache_gb:
             parts.append(f"kv {self.kv_cache_gb:g} GB")
+        if self.tensor_parallel > 1:
+            parts.append(f"tp {self.tensor_parallel}")
         return " · ".join(parts)
 
 
@@ -54,11 +57,12 @@ def load(path: Path | None = None) -> EngineChoice:
 
 
 def resolve(model: str | None, device: str | None, dtype: str | None, kv_cache_gb: float | None,
-            path: Path | None = None) -> EngineChoice:
+            path: Path | None = None, tensor_parallel: int | None = None) -> EngineChoice:
     """Command-line values over saved ones over defaults; saves the result when anything was given."""
     path = path or config_path()
     choice = load(path)
-    given = {"model": model, "device": device, "dtype": dtype, "kv_cache_gb": kv_cache_gb}
+    given = {"model": model, "device": device, "dtype": dtype, "kv_cache_gb": kv_cache_gb,
+             "tensor_parallel": tensor_parallel}
     changed = False
     for k, v in given.items():
         if v is not None and getattr(choice, k) != v:

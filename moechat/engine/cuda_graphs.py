@@ -71,14 +71,16 @@ class DecodeGraphs:
         torch.cuda.current_stream().wait_stream(stream)
         torch.cuda.synchronize()
 
-    def run(self, tokens: list[int], positions: list[int], slots: list[int], tables: list[list[int]],
+    def run(self, tokens: list[int] | torch.Tensor, positions: list[int], slots: list[int], tables: list[list[int]],
             swa: tuple[list[int], list[list[int]]] | None) -> torch.Tensor:
-        n = len(tokens)
+        """tokens: host ids, or a device tensor (a step launched before the previous one's tokens reached
+        the host)."""
+        n = len(positions)
         b = next(b for b in self.buckets if b >= n)
-        host = torch.tensor([tokens, positions, [p + 1 for p in positions]], dtype=torch.int64)
-        self.tokens[:n].copy_(host[0], non_blocking=True)
-        self.positions[:n].copy_(host[1], non_blocking=True)
-        self.context_lens[:n].copy_(host[2], non_blocking=True)
+        host = torch.tensor([positions, [p + 1 for p in positions]], dtype=torch.int64)
+        self.tokens[:n].copy_(tokens if isinstance(tokens, torch.Tensor) else torch.tensor(tokens), non_blocking=True)
+        self.positions[:n].copy_(host[0], non_blocking=True)
+        self.context_lens[:n].copy_(host[1], non_blocking=True)
         if b > n:
             self.context_lens[n:b].fill_(1)
         self.full.fill(slots, tables, b)

@@ -19,7 +19,7 @@ from moechat.engine.kv_cache import KVPool, bytes_per_block
 from moechat.engine.model import GptOss
 from moechat.engine.model_runner import ModelRunner
 from moechat.engine.parallel_runner import LeadGraphs, LeadRunner
-from moechat.engine.sampling import SamplingParams, request_seed, sample
+from moechat.engine.sampling import SamplingParams, request_seed, sample_on_device
 from moechat.engine.scheduler import ScheduledChunk, Scheduler
 from moechat.engine.sequence import Sequence, Status
 from moechat.errors import MoechatError
@@ -41,6 +41,7 @@ class EngineArgs:
     cuda_graphs: bool = True  # decode steps replay captured graphs (CUDA with Triton kernels only)
     sliding_window_trim: bool = True  # sliding layers free the KV blocks their window has passed
     num_kv_blocks: int | None = None  # exact full-pool size in blocks (tests); overrides kv_cache_gb
+    run_ahead: bool | None = None  # launch decode step N+1 before step N's tokens reach the host (None: with CUDA graphs)
     seed: int = 0  # synthetic weights
     tensor_parallel: int = 1  # ranks sharing each layer, one process (GPU) each; this process is rank 0
     data_parallel: int = 1  # independent engine replicas (batch jobs: parallel_data.py starts them)
@@ -125,6 +126,10 @@ class LLMEngine:
         self.ids = itertools.count()
         self.stats = EngineStats()
         self._rejected: list[RequestOutput] = []
+        # launching decode step N+1 before step N's tokens reach the host needs the sampled ids on the device,
+        # which tensor-parallel ranks other than 0 do not have
+        self.run_ahead = (args.run_ahead if args.run_ahead is not None else graphs is not None) and not self.group
+        self._ahead: tuple[list[ScheduledChunk], torch.Tensor] | None = None
         if self.device.type == "cuda" and not (self.group and self.group.rank):
             self.warmup()
         # the objects of loading (torch, triton, the tokenizer) live as long as the engine: keep them out of
@@ -211,19 +216,29 @@ class LLMEngine:
             self._rejected.append(self._output(seq, []))
 
     def has_unfinished(self) -> bool:
-        return self.scheduler.has_work() or bool(self._rejected)
+        return self.scheduler.has_work() or bool(self._rejected) or self._ahead is not None
 
     # --- the step -------------------------------------------------------------------------------
     def step(self) -> list[RequestOutput]:
         outputs, self._rejected = self._rejected, []
-        chunks = self.scheduler.schedule()
-        if not chunks:
-            return outputs
         t0 = time.perf_counter()
-        logits = self.runner.run(chunks)
+        if self._ahead is not None:  # launched last step; rows of sequences finished since then are dropped
+            chunks, logits = self._ahead
+            self._ahead = None
+        else:
+            chunks = self.scheduler.schedule()
+            if not chunks:
+                return outputs
+            logits = self.runner.run(chunks)
         sampling = [c for c in chunks if c.samples]
-        tokens = sample(logits, [c.seq.params for c in sampling], [c.seq.seed for c in sampling],
-                        [c.seq.num_output for c in sampling])
+        sampled = sample_on_device(logits, [c.seq.params for c in sampling], [c.seq.seed for c in sampling],
+                                   [c.seq.num_output for c in sampling])
+        ahead = self._plan_ahead(chunks)
+        if ahead:  # the GPU runs the next decode step while the host handles this one's tokens
+            self._ahead = (ahead, self.runner.run(ahead, sampled))
+        tokens = sampled.tolist()
+        chunks = [c for c in chunks if not c.seq.finished]
+        sampling = [(c, tok) for c, tok in zip(sampling, tokens) if not c.seq.finished]
         dt = time.perf_counter() - t0
         now = time.perf_counter()
         # a decode chunk runs only the token sampled last step; everything else is prompt or recompute
@@ -241,7 +256,7 @@ class LLMEngine:
             c.seq.prefilled_tokens += max(0, min(c.start + c.length, c.seq.num_prompt) - c.start)
             self.blocks.commit_full_blocks(c.seq)
             self.blocks.trim(c.seq)
-        for c, tok in zip(sampling, tokens):
+        for c, tok in sampling:
             seq = c.seq
             seq.tokens.append(tok)
             if seq.first_token_time is None:
@@ -252,6 +267,21 @@ class LLMEngine:
                 self._finish(seq, reason)
             outputs.append(self._output(seq, [tok]))
         return outputs
+
+    def _plan_ahead(self, chunks: list[ScheduledChunk]) -> list[ScheduledChunk] | None:
+        """The next decode step of these sequences, if it can be launched before this step's tokens are
+        known: a pure decode step, nobody waiting to join, no sequence about to reach a length limit, and
+        room in the pools. A sequence that stops on this step's token wastes its row of the next one."""
+        if not self.run_ahead or self.scheduler.waiting or not chunks:
+            return None
+        for c in chunks:
+            seq = c.seq
+            if c.length != 1 or not c.samples or seq.finished or seq.num_output + 2 > seq.params.max_tokens \
+                    or seq.length + 2 > self.max_model_len:
+                return None
+        if not all(self.blocks.allocate(c.seq, c.start + 2) for c in chunks):
+            return None
+        return [ScheduledChunk(c.seq, c.start + 1, 1, samples=True) for c in chunks]
 
     def _stop_reason(self, seq: Sequence, tok: int) -> str | None:
         if tok in seq.params.stop_token_ids:

@@ -34,11 +34,14 @@ class ModelRunner:
         width = max(len(r) for r in rows)
         return [padded_table(r, width, scratch) for r in rows]
 
-    def prepare(self, chunks: list[ScheduledChunk]) -> tuple[torch.Tensor, torch.Tensor, StepBatch, torch.Tensor]:
+    def prepare(self, chunks: list[ScheduledChunk], device_tokens: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, StepBatch, torch.Tensor]:
+        """The step's input tensors; `device_tokens` replaces the token ids read from the sequences."""
         bs = self.kv.block_size
         tokens, positions, qstart, ctx, logit_rows = [], [], [0], [], []
         for c in chunks:
-            tokens += c.seq.tokens[c.start:c.start + c.length]
+            if device_tokens is None:
+                tokens += c.seq.tokens[c.start:c.start + c.length]
             positions += range(c.start, c.start + c.length)
             qstart.append(qstart[-1] + c.length)
             ctx.append(c.start + c.length)
@@ -60,16 +63,19 @@ class ModelRunner:
                                   max_query_len=max(c.length for c in chunks))
 
         step = StepBatch(batch(False), batch(True) if self.trimming else None)
-        return t(tokens, torch.int64), t(positions, torch.int64), step, t(logit_rows, torch.int64)
+        ids = t(tokens, torch.int64) if device_tokens is None else device_tokens
+        return ids, t(positions, torch.int64), step, t(logit_rows, torch.int64)
 
-    def run(self, chunks: list[ScheduledChunk]) -> torch.Tensor:
-        """float32 logits, one row per chunk that samples, in chunk order."""
+    def run(self, chunks: list[ScheduledChunk], device_tokens: torch.Tensor | None = None) -> torch.Tensor:
+        """float32 logits, one row per chunk that samples, in chunk order. `device_tokens`: the chunks' token
+        ids as a device tensor, for a decode step launched before its tokens reached the host."""
         if self.graphs is not None and all(c.length == 1 for c in chunks) and len(chunks) <= self.graphs.max_batch:
             bs = self.kv.block_size
             seqs = [c.seq for c in chunks]
             pos = [c.start for c in chunks]
             swa = ([slot(s.swa_blocks, p, bs) for s, p in zip(seqs, pos)], self._tables(seqs, True)) if self.trimming else None
-            return self.graphs.run([s.tokens[p] for s, p in zip(seqs, pos)], pos,
-                                   [slot(s.blocks, p, bs) for s, p in zip(seqs, pos)], self._tables(seqs, False), swa)
-        tokens, positions, step, rows = self.prepare(chunks)
+            tokens = device_tokens if device_tokens is not None else [s.tokens[p] for s, p in zip(seqs, pos)]
+            return self.graphs.run(tokens, pos, [slot(s.blocks, p, bs) for s, p in zip(seqs, pos)],
+                                   self._tables(seqs, False), swa)
+        tokens, positions, step, rows = self.prepare(chunks, device_tokens)
         return self.model.forward(tokens, positions, step, self.kv, rows)

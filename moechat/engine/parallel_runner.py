@@ -42,8 +42,8 @@ class LeadRunner(ModelRunner):
         super().__init__(*args)
         self.group = group
 
-    def prepare(self, chunks: list[ScheduledChunk]):
-        tokens, positions, step, rows = super().prepare(chunks)
+    def prepare(self, chunks: list[ScheduledChunk], device_tokens: torch.Tensor | None = None):
+        tokens, positions, step, rows = super().prepare(chunks, device_tokens)  # never run ahead (see LLMEngine)
         swa = _batch_arrays(step.swa) if step.swa else []
         self.group.send(EAGER, [tokens, positions, rows, *_batch_arrays(step.full), *swa])
         return tokens, positions, step, rows

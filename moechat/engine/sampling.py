@@ -68,6 +68,12 @@ def uniform_noise(seeds: torch.Tensor, steps: torch.Tensor, vocab: int) -> torch
 
 def sample(logits: torch.Tensor, params: list[SamplingParams], seeds: list[int], steps: list[int]) -> list[int]:
     """logits [N, V] float32, one row per request; steps = tokens the request has generated so far."""
+    return sample_on_device(logits, params, seeds, steps).tolist()
+
+
+def sample_on_device(logits: torch.Tensor, params: list[SamplingParams], seeds: list[int],
+                     steps: list[int]) -> torch.Tensor:
+    """Like sample, but the token ids stay on the logits' device (no host sync)."""
     out = torch.argmax(logits, dim=-1)
     rows = [i for i, p in enumerate(params) if not p.greedy]
     if rows:
@@ -86,4 +92,4 @@ def sample(logits: torch.Tensor, params: list[SamplingParams], seeds: list[int],
         # exponential race: argmax(p / E), E = -log U ~ Exp(1), draws token v with probability p_v
         race = torch.where(keep, sorted_probs / -torch.log(noise.gather(-1, order)), -1.0)
         out[rows] = order.gather(-1, race.argmax(-1, keepdim=True))[:, 0]
-    return out.tolist()
+    return out

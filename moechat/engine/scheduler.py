@@ -19,11 +19,12 @@ class ScheduledChunk:
     seq: Sequence
     start: int     # first token position computed in this step
     length: int    # tokens computed in this step
+    # whether its last logits give a new token: by default, when the chunk reaches the end of the sequence
+    samples: bool | None = None
 
-    @property
-    def samples(self) -> bool:
-        """True when the chunk reaches the end of the sequence, so its last logits give a new token."""
-        return self.start + self.length == self.seq.length
+    def __post_init__(self) -> None:
+        if self.samples is None:
+            self.samples = self.start + self.length == self.seq.length
 
 
 class Scheduler:

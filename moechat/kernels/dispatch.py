@@ -26,16 +26,13 @@ def rope_write_kv_ref(q, k, v, cos, sin, positions, k_cache, v_cache, slot_mappi
 
 
 class Ops:
-    """The ops the model calls, bound once to one device. Besides the model's current calls it offers two
-    fused ones: add_rmsnorm(x, residual, w, eps) -> (normed, x + residual) and
-    rope_write_kv(q, k, v, cos, sin, positions, k_cache, v_cache, slot_mapping) -> rotated q."""
+    """The ops the model calls, bound once to one device: rmsnorm, add_rmsnorm (residual add fused with the
+    norm after it), rope_write_kv (RoPE on q and k, k and v stored in the pool), attention, route, moe."""
 
     def __init__(self, device: torch.device):
         self.triton = use_triton(device)
         self.rmsnorm = rmsnorm_ref
         self.add_rmsnorm = add_rmsnorm_ref
-        self.apply_rope = apply_rope_ref
-        self.write_kv = write_kv_ref
         self.rope_write_kv = rope_write_kv_ref
         self.attention = paged_attention_ref
         self.route = route_ref
@@ -45,7 +42,6 @@ class Ops:
             from moechat.kernels import attention_triton, moe_triton, norm_triton, rope_triton
             self.rmsnorm = norm_triton.rmsnorm
             self.add_rmsnorm = norm_triton.add_rmsnorm
-            self.apply_rope = rope_triton.apply_rope
             self.rope_write_kv = rope_triton.rope_write_kv
             self.attention = attention_triton.paged_attention
             self.route = moe_triton.route

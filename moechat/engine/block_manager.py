@@ -87,9 +87,11 @@ class BlockManager:
 
     def allocate(self, seq: Sequence, upto: int) -> bool:
         """Make room for the K/V of tokens [0, upto). False if the pools cannot."""
+        need = self.blocks_needed(seq, upto)
+        if need == 0:  # most decode steps stay inside the last block
+            return True
         if not self.can_allocate(seq, upto):
             return False
-        need = self.blocks_needed(seq, upto)
         seq.blocks.extend(self._take(need))
         if self.window:
             seq.swa_blocks.extend(self._take_swa(need))

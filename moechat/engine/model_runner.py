@@ -16,9 +16,12 @@ def slot(table: list[int | None], position: int, block_size: int) -> int:
     return table[position // block_size] * block_size + position % block_size
 
 
-def padded_table(table: list[int | None], width: int, scratch: int) -> list[int]:
-    """A block-table row with trimmed entries and the tail pointing at the scratch block."""
-    return [scratch if b is None else b for b in table] + [scratch] * (width - len(table))
+def padded_table(seq: Sequence, swa: bool, width: int, scratch: int) -> list[int]:
+    """A block-table row, trimmed entries (all below swa_trimmed) and the tail pointing at the scratch block."""
+    if not swa:
+        return seq.blocks + [scratch] * (width - len(seq.blocks))
+    t, row = seq.swa_trimmed, seq.swa_blocks
+    return [scratch] * t + row[t:] + [scratch] * (width - len(row))
 
 
 class ModelRunner:
@@ -30,9 +33,8 @@ class ModelRunner:
 
     def _tables(self, seqs: list[Sequence], swa: bool) -> list[list[int]]:
         scratch = self.kv.swa_scratch_block if swa else self.kv.scratch_block
-        rows = [s.swa_blocks if swa else s.blocks for s in seqs]
-        width = max(len(r) for r in rows)
-        return [padded_table(r, width, scratch) for r in rows]
+        width = max(len(s.swa_blocks if swa else s.blocks) for s in seqs)
+        return [padded_table(s, swa, width, scratch) for s in seqs]
 
     def prepare(self, chunks: list[ScheduledChunk], device_tokens: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, StepBatch, torch.Tensor]:

@@ -183,6 +183,8 @@ def format_table(r: dict) -> str:
 
 def main(a) -> int:
     if a.kernels:
+        if not torch.cuda.is_available():
+            raise MoechatError("bench --kernels times Triton kernels on a CUDA GPU; this machine has none")
         from moechat.kernels.bench import run_kernel_bench
 
         print(run_kernel_bench(a))

@@ -165,3 +165,15 @@ def test_repo_id_is_found_in_the_hf_cache_or_fails_in_one_line(tmp_path, checkpo
     assert main(["getp", inp, str(tmp_path / "o2.txt"), "--model", "acme/missing", "--device", "cpu"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not in the Hugging Face cache" in err and "models--acme--missing" in err
+
+
+def test_bench_writes_its_json_and_kernels_needs_a_gpu(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--decode-only", "--json", str(out), *TINY]) == 0
+    r = json.loads(out.read_text())
+    assert r["model"] == "synthetic:tiny" and r["decode_tok_s_1"] > 0 and "decode_tok_s_1" in capsys.readouterr().out
+    if not __import__("torch").cuda.is_available():
+        assert main(["bench", "--kernels", *TINY]) == 1
+        assert "CUDA GPU" in capsys.readouterr().err

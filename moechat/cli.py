@@ -185,6 +185,8 @@ def cmd_getp(a: argparse.Namespace) -> int:
 
     prompts = getp.read_prompts(a.input)
     if a.limit is not None:
+        if a.limit < 0:
+            raise MoechatError("--limit must be 0 or more")
         prompts = prompts[: a.limit]
     getp.check_writable(a.output)
     reference = getp.read_reference(a.verify) if a.verify else None

@@ -82,6 +82,8 @@ def test_getp_unwritable_output_and_unknown_model(tmp_path, prompts_file, capsys
     assert "unknown preset" in capsys.readouterr().err
     assert main(["getp", prompts_file, str(tmp_path / "o.txt"), "--model", str(tmp_path / "missing"), "--device", "cpu"]) == 1
     assert "no such directory" in capsys.readouterr().err
+    assert main(["getp", prompts_file, str(tmp_path / "o.txt"), "--limit", "-1", *TINY]) == 1
+    assert "--limit must be 0 or more" in capsys.readouterr().err
     assert not (tmp_path / "o.txt").exists()
 
 

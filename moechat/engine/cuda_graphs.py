@@ -11,6 +11,7 @@ import torch
 
 from moechat.engine.kv_cache import KVPool
 from moechat.engine.model import GptOss, StepBatch
+from moechat.engine.transfer import pinned
 from moechat.kernels.attention import AttentionBatch
 
 BUCKETS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
@@ -26,8 +27,8 @@ class _Tables:
 
     def fill(self, slots: list[int], tables: list[list[int]], bucket: int) -> None:
         n = len(slots)
-        self.slots[:n].copy_(torch.tensor(slots, dtype=torch.int64), non_blocking=True)
-        self.tables[:n, :len(tables[0])].copy_(torch.tensor(tables, dtype=torch.int32), non_blocking=True)
+        self.slots[:n].copy_(pinned(slots, torch.int64), non_blocking=True)
+        self.tables[:n, :len(tables[0])].copy_(pinned(tables, torch.int32), non_blocking=True)
         if bucket > n:  # rows left over from a larger earlier batch become padding again
             self.slots[n:bucket].fill_(self.scratch_slot)
             self.tables[n:bucket, 0].fill_(self.scratch)
@@ -77,8 +78,9 @@ class DecodeGraphs:
         the host)."""
         n = len(positions)
         b = next(b for b in self.buckets if b >= n)
-        host = torch.tensor([positions, [p + 1 for p in positions]], dtype=torch.int64)
-        self.tokens[:n].copy_(tokens if isinstance(tokens, torch.Tensor) else torch.tensor(tokens), non_blocking=True)
+        host = pinned([positions, [p + 1 for p in positions]], torch.int64)
+        self.tokens[:n].copy_(tokens if isinstance(tokens, torch.Tensor) else pinned(tokens, torch.int64),
+                              non_blocking=True)
         self.positions[:n].copy_(host[0], non_blocking=True)
         self.context_lens[:n].copy_(host[1], non_blocking=True)
         if b > n:

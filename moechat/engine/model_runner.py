@@ -9,6 +9,7 @@ from moechat.engine.kv_cache import KVPool
 from moechat.engine.model import GptOss, StepBatch
 from moechat.engine.scheduler import ScheduledChunk
 from moechat.engine.sequence import Sequence
+from moechat.engine.transfer import to_device
 from moechat.kernels.attention import AttentionBatch
 
 
@@ -52,7 +53,7 @@ class ModelRunner:
         dev = self.device
 
         def t(x, dtype):
-            return torch.tensor(x, dtype=dtype).to(dev, non_blocking=True)
+            return to_device(x, dtype, dev)
 
         q, lens = t(qstart, torch.int32), t(ctx, torch.int32)
         seqs = [c.seq for c in chunks]

@@ -100,15 +100,21 @@ def test_moe_paths(T, k, path, dtype):
           1e-5 if dtype == torch.float32 else 5e-3)
 
 
-@pytest.mark.gpu
-@pytest.mark.parametrize("T", [1, 2, 4, 8, 300])
-def test_gpu_moe_real_sizes(T):
-    g = torch.Generator().manual_seed(T)
-    E, H, k = 32, 2880, 4
+def real_size_inputs(T: int, g: torch.Generator):
+    """gpt-oss-20b's MoE at T tokens in bf16: (experts, x, router weight, router bias, top-k)."""
+    E, H = 32, 2880
     experts = make_experts(E, H, H, torch.bfloat16, g, 119, 122)
     x = torch.randn(T, H, generator=g).to(DEV, torch.bfloat16)
     router_w = (0.02 * torch.randn(E, H, generator=g)).to(DEV, torch.bfloat16)
     router_b = torch.randn(E, generator=g).to(DEV, torch.bfloat16)
+    return experts, x, router_w, router_b, 4
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("T", [1, 2, 4, 8, 300])
+def test_gpu_moe_real_sizes(T):
+    g = torch.Generator().manual_seed(T)
+    experts, x, router_w, router_b, k = real_size_inputs(T, g)
     weights, idx = route(x, router_w, router_b, k)
     ref_w, ref_idx = route_ref(x, router_w, router_b, k)
     # bf16 logits can tie or swap by a rounding step; the picks must still be top-k of the true logits
@@ -128,11 +134,7 @@ def test_gpu_moe_paths_and_tiles(T):
     from moechat.kernels.bench import GEMV_CANDIDATES
 
     g = torch.Generator().manual_seed(7 + T)
-    E, H, k = 32, 2880, 4
-    experts = make_experts(E, H, H, torch.bfloat16, g, 119, 122)
-    x = torch.randn(T, H, generator=g).to(DEV, torch.bfloat16)
-    router_w = (0.02 * torch.randn(E, H, generator=g)).to(DEV, torch.bfloat16)
-    router_b = torch.randn(E, generator=g).to(DEV, torch.bfloat16)
+    experts, x, router_w, router_b, k = real_size_inputs(T, g)
     weights, idx = route(x, router_w, router_b, k)
     for cfg in (dict(BT=16, BK=256, SPLIT=1, num_warps=8, num_stages=4), dict(BT=16, BK=64, SPLIT=64, num_warps=4,
                 num_stages=1), dict(BT=16, BK=128, SPLIT=8, num_warps=4, num_stages=2)):
@@ -140,7 +142,7 @@ def test_gpu_moe_paths_and_tiles(T):
         assert (i2 == idx).float().mean() > 0.95  # another summation order may swap a near tie
         close(w2[(i2 == idx).all(1)], weights[(i2 == idx).all(1)], 1e-4)
     ref = moe_ref(x, weights, idx.long(), experts, LIMIT)
-    up, down = moe_triton._configs(T * k, E, torch.bfloat16, torch.device(DEV))
+    up, down = moe_triton._configs(T * k, experts["w1_blocks"].shape[0], torch.bfloat16, torch.device(DEV))
     for split in (1, 3, 4, 8):
         close(moe(x, weights, idx, experts, LIMIT, configs=(up, dict(down, SPLIT=split)), path="grouped"), ref, 2e-2)
     for (bu, bk, w, st), (bd, _, _, _) in GEMV_CANDIDATES[:2]:

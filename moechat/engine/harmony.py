@@ -146,9 +146,6 @@ class HarmonyStreamParser:
 
 
 def _channel_of(header: str) -> str:
-    if "<|channel|>" in header:
-        name = header.split("<|channel|>", 1)[1].split()[0] if header.split("<|channel|>", 1)[1].split() else ""
-        for known in ("analysis", "commentary", "final"):
-            if name.startswith(known):
-                return known
-    return "final"
+    """The channel named after <|channel|> in a message header (e.g. "analysis", "commentary to=functions.x")."""
+    name = header.partition("<|channel|>")[2].strip()
+    return next((known for known in ("analysis", "commentary", "final") if name.startswith(known)), "final")

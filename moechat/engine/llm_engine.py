@@ -253,7 +253,6 @@ class LLMEngine:
             self.stats.decode_time += dt
         for c in chunks:
             c.seq.num_computed += c.length
-            c.seq.prefilled_tokens += max(0, min(c.start + c.length, c.seq.num_prompt) - c.start)
             self.blocks.commit_full_blocks(c.seq)
             self.blocks.trim(c.seq)
         for c, tok in sampling:

@@ -31,7 +31,6 @@ class Sequence:
     nodes: list[Node] = field(default_factory=list)   # prefix-tree nodes of blocks[:len(nodes)] (ref'd)
     num_computed: int = 0      # tokens whose K/V are in the pool
     cached_tokens: int = 0     # prompt tokens served from the prefix cache (first admission)
-    prefilled_tokens: int = 0  # prompt tokens run through the model (recomputes included)
     finish_reason: str | None = None
     error: str | None = None
     arrival: float = field(default_factory=time.perf_counter)
@@ -45,10 +44,6 @@ class Sequence:
     @property
     def prompt(self) -> list[int]:
         return self.tokens[: self.num_prompt]
-
-    @property
-    def output(self) -> list[int]:
-        return self.tokens[self.num_prompt:]
 
     @property
     def num_output(self) -> int:

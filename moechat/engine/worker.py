@@ -143,10 +143,6 @@ class RequestHandle:
             with self._cond:
                 self._loop = self._event = None
 
-    def text(self) -> str:
-        """Block until finished; all final-channel (or raw) text."""
-        return "".join(d.text for d in self if d.channel in (None, "final"))
-
 
 class EngineWorker:
     def __init__(self, args: EngineArgs, on_load_progress: Callable[[int, int], None] | None = None):

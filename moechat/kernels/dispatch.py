@@ -9,20 +9,14 @@ import os
 
 import torch
 
-from moechat.kernels.attention import paged_attention_ref, write_kv_ref
+from moechat.kernels.attention import paged_attention_ref
 from moechat.kernels.moe import moe_ref, route_ref
 from moechat.kernels.norm import add_rmsnorm_ref, rmsnorm_ref
-from moechat.kernels.rope import apply_rope_ref
+from moechat.kernels.rope import rope_write_kv_ref
 
 
 def use_triton(device: torch.device) -> bool:
     return device.type == "cuda" and os.environ.get("MOECHAT_KERNELS", "triton") != "torch"
-
-
-def rope_write_kv_ref(q, k, v, cos, sin, positions, k_cache, v_cache, slot_mapping):
-    """Rotate q and k, store rotated k and v in the pool; returns rotated q."""
-    write_kv_ref(apply_rope_ref(k, cos, sin, positions), v, k_cache, v_cache, slot_mapping)
-    return apply_rope_ref(q, cos, sin, positions)
 
 
 class Ops:

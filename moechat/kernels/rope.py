@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from moechat.kernels.attention import write_kv_ref
+
 
 def yarn_inv_freq_and_scale(head_dim: int, theta: float, factor: float, beta_fast: float, beta_slow: float,
                             original_context: int, truncate: bool) -> tuple[torch.Tensor, float]:
@@ -42,3 +44,9 @@ def apply_rope_ref(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, positi
     s = sin[positions][:, None, :]
     x1, x2 = x.float().chunk(2, dim=-1)
     return torch.cat([x1 * c - x2 * s, x2 * c + x1 * s], dim=-1).to(x.dtype)
+
+
+def rope_write_kv_ref(q, k, v, cos, sin, positions, k_cache, v_cache, slot_mapping) -> torch.Tensor:
+    """Rotate q and k, store rotated k and v in the pool; returns rotated q (rope_triton.rope_write_kv's reference)."""
+    write_kv_ref(apply_rope_ref(k, cos, sin, positions), v, k_cache, v_cache, slot_mapping)
+    return apply_rope_ref(q, cos, sin, positions)

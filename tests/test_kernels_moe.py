@@ -77,27 +77,42 @@ def test_moe(T, experts_used, dtype):
     close(moe(x, weights, idx, experts, LIMIT), ref, 1e-5 if dtype == torch.float32 else 5e-3)
 
 
-@pytest.mark.parametrize("T,k,path,dtype", [
-    (1, 4, "gemv", torch.float32),     # decode: each pair reads its own expert, down sums the k slots
-    (3, 4, "gemv", torch.float16),     # tokens sharing experts
-    (2, 3, "gemv", torch.float32),     # k not a power of two: a masked slot in the stacked down rows
-    (1, 4, "grouped", torch.float32),  # the grouped GEMMs at one token (single-chunk count + scatter)
-    (2, 3, "grouped", torch.float16),
-    (3, 4, "split2", torch.float32),   # grouped with the down GEMM split over K (96 = 64 + a 32 tail split)
+SMALL = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96: a K tail after one full tile
+SWAP = dict(SMALL, SWAP=True)
+
+
+@pytest.mark.parametrize("T,k,configs,dtype", [
+    (1, 4, None, torch.float32),                        # one token (single-chunk count + scatter)
+    (2, 3, None, torch.float16),                        # k not a power of two
+    (1, 4, (SWAP, SWAP), torch.float32),                # transposed product (decode tiles)
+    (3, 3, (SWAP, SWAP), torch.float16),                # tokens sharing experts, a partial row tile
+    (3, 4, (SMALL, dict(SMALL, SPLIT=2)), torch.float32),  # down GEMM split over K (96 = 64 + a 32 tail split)
+    (3, 4, (SWAP, dict(SWAP, SPLIT=2)), torch.float32),
 ])
-def test_moe_paths(T, k, path, dtype):
+def test_moe_tiles(T, k, configs, dtype):
     g = torch.Generator().manual_seed(100 + T)
     E, H, I = 8, 64, 96
     experts = make_experts(E, H, I, dtype, g, 122, 129)
     x = (2 * torch.randn(T, H, generator=g)).to(DEV, dtype)
     weights, idx = routing(T, E, k, g, 6)
     ref = moe_ref(x, weights, idx, experts, LIMIT)
-    configs = None
-    if path == "split2":
-        small = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)
-        path, configs = "grouped", (small, dict(small, SPLIT=2))
-    close(moe(x, weights, idx, experts, LIMIT, configs=configs, path=path), ref,
-          1e-5 if dtype == torch.float32 else 5e-3)
+    close(moe(x, weights, idx, experts, LIMIT, configs=configs), ref, 1e-5 if dtype == torch.float32 else 5e-3)
+
+
+def group_major_scales(experts: dict) -> dict:
+    """The same experts with scales stored group-major (strides permuted, values and shape unchanged)."""
+    return dict(experts, **{k: experts[k].transpose(1, 2).contiguous().transpose(1, 2)
+                            for k in ("w1_scales", "w2_scales")})
+
+
+@pytest.mark.parametrize("configs", [None, (SWAP, SWAP)])
+def test_moe_group_major_scales(configs):
+    g = torch.Generator().manual_seed(5)
+    experts = make_experts(8, 64, 96, torch.float32, g, 122, 129)
+    x = (2 * torch.randn(3, 64, generator=g)).to(DEV)
+    weights, idx = routing(3, 8, 4, g, 6)
+    ref = moe_ref(x, weights, idx, experts, LIMIT)
+    close(moe(x, weights, idx, group_major_scales(experts), LIMIT, configs=configs), ref, 1e-5)
 
 
 def real_size_inputs(T: int, g: torch.Generator):
@@ -128,10 +143,11 @@ def test_gpu_moe_real_sizes(T):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("T", [1, 4, 8])
-def test_gpu_moe_paths_and_tiles(T):
-    """Both kernel families and every benchmarked GEMV / route tile agree with the reference at real sizes."""
-    from moechat.kernels.bench import GEMV_CANDIDATES
+@pytest.mark.parametrize("T", [1, 4, 8, 64])
+def test_gpu_moe_tiles_and_dequant(T):
+    """Every benchmarked MoE tile (transposed or not, split or not) and both PTX dequantizations (one multiply
+    when scales <= 128, two otherwise), and the route's tiles, agree with the reference at real sizes."""
+    from moechat.kernels.bench import moe_candidates
 
     g = torch.Generator().manual_seed(7 + T)
     experts, x, router_w, router_b, k = real_size_inputs(T, g)
@@ -143,8 +159,12 @@ def test_gpu_moe_paths_and_tiles(T):
         close(w2[(i2 == idx).all(1)], weights[(i2 == idx).all(1)], 1e-4)
     ref = moe_ref(x, weights, idx.long(), experts, LIMIT)
     up, down = moe_triton._configs(T * k, experts["w1_blocks"].shape[0], torch.bfloat16, torch.device(DEV))
-    for split in (1, 3, 4, 8):
-        close(moe(x, weights, idx, experts, LIMIT, configs=(up, dict(down, SPLIT=split)), path="grouped"), ref, 2e-2)
-    for (bu, bk, w, st), (bd, _, _, _) in GEMV_CANDIDATES[:2]:
-        cfg = (dict(BN=bu, BK=bk, num_warps=w, num_stages=st), dict(BN=bd, BK=bk, num_warps=w, num_stages=st))
-        close(moe(x, weights, idx, experts, LIMIT, configs=cfg, path="gemv"), ref, 2e-2)
+    for split in (1, 3, 8):
+        close(moe(x, weights, idx, experts, LIMIT, configs=(up, dict(down, SPLIT=split))), ref, 2e-2)
+    for cfg in moe_candidates(T):
+        close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
+    one_mul = dict(experts, max_scale=121)
+    assert moe_triton._dequant_mode(x, one_mul) == 2 and moe_triton._dequant_mode(x, experts) == 1
+    close(moe(x, weights, idx, one_mul, LIMIT), ref, 2e-2)
+    for cfg in moe_candidates(T)[:4]:
+        close(moe(x, weights, idx, group_major_scales(one_mul), LIMIT, configs=(cfg, cfg)), ref, 2e-2)

@@ -22,6 +22,7 @@ from moechat.engine.parallel_runner import LeadGraphs, LeadRunner
 from moechat.engine.sampling import SamplingParams, request_seed, sample_on_device
 from moechat.engine.scheduler import ScheduledChunk, Scheduler
 from moechat.engine.sequence import Sequence, Status
+from moechat.engine.transfer import HostCopy
 from moechat.errors import MoechatError
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -233,10 +234,11 @@ class LLMEngine:
         sampling = [c for c in chunks if c.samples]
         sampled = sample_on_device(logits, [c.seq.params for c in sampling], [c.seq.seed for c in sampling],
                                    [c.seq.num_output for c in sampling])
+        host_tokens = HostCopy(sampled)
         ahead = self._plan_ahead(chunks)
         if ahead:  # the GPU runs the next decode step while the host handles this one's tokens
             self._ahead = (ahead, self.runner.run(ahead, sampled))
-        tokens = sampled.tolist()
+        tokens = host_tokens.tolist()
         chunks = [c for c in chunks if not c.seq.finished]
         sampling = [(c, tok) for c, tok in zip(sampling, tokens) if not c.seq.finished]
         dt = time.perf_counter() - t0

@@ -39,6 +39,9 @@ class GptOss:
         self.cos, self.sin = rope_tables(cfg.max_position, inv_freq, scale, device)
         self.experts = [{k: weights[f"layers.{i}.{k}"] for k in EXPERT_KEYS if f"layers.{i}.{k}" in weights}
                         for i in range(cfg.num_layers)]
+        for ex in self.experts:  # the MXFP4 kernels dequantize with one multiply when no scale exceeds 2^1
+            if "w1_scales" in ex:
+                ex["max_scale"] = int(max(ex["w1_scales"].max(), ex["w2_scales"].max()))
         self.sm_scale = cfg.head_dim ** -0.5
 
     @torch.inference_mode()

@@ -1,4 +1,4 @@
-"""Host-to-device copies that do not make the host wait for the GPU.
+"""Copies between host and device that do not make the host wait for more GPU work than it needs.
 
 A copy from ordinary (pageable) host memory is synchronous in torch: the host waits until everything queued
 before it on the GPU has run, so a step's inputs could not be sent while the previous step still runs.
@@ -19,3 +19,20 @@ def to_device(data, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     if device.type != "cuda":
         return torch.tensor(data, dtype=dtype, device=device)
     return pinned(data, dtype).to(device, non_blocking=True)
+
+
+class HostCopy:
+    """A device tensor's copy to host memory, queued now; reading it waits for the copy only, not for work
+    queued after it (a plain .tolist() would also wait for the next step launched meanwhile)."""
+
+    def __init__(self, t: torch.Tensor):
+        self.host, self.done = t, None
+        if t.is_cuda:
+            self.host = t.to("cpu", non_blocking=True)  # into pinned memory
+            self.done = torch.cuda.Event()
+            self.done.record()
+
+    def tolist(self) -> list:
+        if self.done is not None:
+            self.done.synchronize()
+        return self.host.tolist()

@@ -84,11 +84,11 @@ def random_experts(layers: int) -> list[dict]:
     return [{"w1_blocks": u8(E, 2 * I, H // 32, 16), "w1_scales": u8(E, 2 * I, H // 32, low=119, high=122),
              "w1_bias": 0.1 * torch.randn(E, 2 * I, device="cuda", dtype=BF16),
              "w2_blocks": u8(E, H, I // 32, 16), "w2_scales": u8(E, H, I // 32, low=119, high=122),
-             "w2_bias": 0.1 * torch.randn(E, H, device="cuda", dtype=BF16)} for _ in range(layers)]
+             "w2_bias": 0.1 * torch.randn(E, H, device="cuda", dtype=BF16), "max_scale": 121} for _ in range(layers)]
 
 
 def expert_bytes(ex: dict, used: int) -> int:
-    per = sum(t[0].numel() * t.element_size() for t in ex.values())
+    per = sum(t[0].numel() * t.element_size() for t in ex.values() if isinstance(t, torch.Tensor))
     return used * per
 
 
@@ -159,48 +159,39 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
         flops = 2 * T * TOP_K * (2 * INTER * HIDDEN + INTER * HIDDEN)
         us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)])
         tab.add("moe", f"T={T} ({used:.0f}E)", us, nbytes, flops)
-        if T <= 8:  # both kernel families at decode sizes (the default picks by moe_triton.GEMV_MAX_T)
-            for path in ("gemv", "grouped"):
-                us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, path=path)
-                               for ex, r in zip(layers, routes)])
-                tab.add(f"moe {path}", f"T={T} ({used:.0f}E)", us, nbytes, flops)
+        if T in (1, 8, 256, 8192):  # the dequantization with two multiplies (scales above 128)
+            us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], dict(ex, max_scale=255), 7.0)
+                           for ex, r in zip(layers, routes)])
+            tab.add("moe 2-mul dequant", f"T={T} ({used:.0f}E)", us, nbytes, flops)
+            # scales stored group-major (the same [E, N, K/32] tensor, strides permuted): a tile's scales
+            # become a few contiguous runs instead of one 4-byte read per weight row
+            tr = [dict(ex, **{k: ex[k].transpose(1, 2).contiguous().transpose(1, 2) for k in ("w1_scales", "w2_scales")})
+                  for ex in layers]
+            us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(tr, routes)])
+            tab.add("moe scales^T", f"T={T} ({used:.0f}E)", us, nbytes, flops)
+            if sweep:
+                notes += sweep_moe(T, x, tr, routes, "scales^T ")
         if sweep:
             notes += sweep_moe(T, x, layers, routes)
     return notes
 
 
-GEMV_CANDIDATES = [  # (up, down): BN rows (down: per slot), BK columns, warps, stages
-    ((bu, bk, w, st), (bd, bk, w, st)) for bu, bd, bk, w, st in (
-        (16, 4, 256, 4, 3), (32, 8, 256, 4, 3), (32, 8, 256, 4, 1), (64, 16, 256, 4, 3), (16, 4, 512, 4, 3),
-        (32, 8, 512, 8, 3), (64, 16, 256, 8, 3), (32, 8, 128, 4, 3), (16, 4, 256, 2, 3), (64, 16, 512, 8, 3),
-        (8, 2, 512, 2, 3))]
-
-
 def sweep_decode(layers: list[dict]) -> list[str]:
-    """Profiler times at decode sizes: a few GEMV tiles, the grouped down GEMM's K splits, the route's tiles."""
+    """Profiler times at decode sizes: the grouped down GEMM's K splits, the route's tiles."""
     notes = []
     rb = torch.zeros(EXPERTS, device="cuda", dtype=BF16)
     rw = [0.02 * torch.randn(EXPERTS, HIDDEN, device="cuda", dtype=BF16) for _ in layers]
     for T in (1, 8):
         x = torch.randn(T, HIDDEN, device="cuda", dtype=BF16)
         routes = [moe_triton.route(x, w, rb, TOP_K) for w in rw]
-
-        def prof(configs, path):
-            t = kernel_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=configs, path=path)
-                           for ex, r in zip(layers, routes)])
-            return ", ".join(f"{k.strip('_').split('_kernel')[0]} {v:.1f}" for k, v in sorted(t.items()))
-
-        if T == 1:
-            for (bu, bk, w, st), (bd, _, _, _) in GEMV_CANDIDATES[:2]:
-                cfg = (dict(BN=bu, BK=bk, num_warps=w, num_stages=st), dict(BN=bd, BK=bk, num_warps=w, num_stages=st))
-                notes.append(f"sweep gemv T=1 {cfg}: {prof(cfg, 'gemv')}")
         up, down = moe_triton._configs(T * TOP_K, EXPERTS, BF16, torch.device("cuda"))
-        for split in (1, 2, 3, 4, 6, 8):
-            cfg = (up, dict(down, SPLIT=split))
-            notes.append(f"sweep grouped T={T} down split {split} {down}: {prof(cfg, 'grouped')}")
-        for cfg in (dict(BT=16, BK=128, SPLIT=1, num_warps=4, num_stages=3), dict(BT=16, BK=64, SPLIT=32, num_warps=4, num_stages=2),
-                    dict(BT=16, BK=64, SPLIT=16, num_warps=4, num_stages=2), dict(BT=16, BK=128, SPLIT=8, num_warps=4, num_stages=2),
-                    dict(BT=16, BK=64, SPLIT=64, num_warps=4, num_stages=1), dict(BT=16, BK=32, SPLIT=64, num_warps=2, num_stages=2)):
+        for split in (1, 2, 4, 8):
+            t = kernel_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=(up, dict(down, SPLIT=split)))
+                           for ex, r in zip(layers, routes)])
+            notes.append(f"sweep moe T={T} down split {split} {down}: " +
+                         ", ".join(f"{k.strip('_').split('_kernel')[0]} {v:.1f}" for k, v in sorted(t.items())))
+        for cfg in (dict(BT=16, BK=128, SPLIT=1, num_warps=4, num_stages=3), dict(BT=16, BK=64, SPLIT=16, num_warps=4, num_stages=2),
+                    dict(BT=16, BK=128, SPLIT=8, num_warps=4, num_stages=2)):
             t = kernel_us([lambda w=w: moe_triton.route(x, w, rb, TOP_K, config=cfg) for w in rw])
             us = graph_us([lambda w=w: moe_triton.route(x, w, rb, TOP_K, config=cfg) for w in rw])
             notes.append(f"sweep route T={T} {cfg}: graph {us:.1f} us; " +
@@ -210,21 +201,20 @@ def sweep_decode(layers: list[dict]) -> list[str]:
 
 def moe_candidates(T: int) -> list[dict]:
     if T <= 64:
-        return [dict(BM=16, BN=bn, BK=bk, num_warps=4, num_stages=st) for bn in (32, 64, 128) for bk in (128, 256)
-                for st in (3, 4) if bn * bk <= 16384]
+        return [dict(BM=16, BN=bn, BK=bk, num_warps=w, num_stages=3, SWAP=sw) for bn in (32, 64, 128)
+                for bk in (64, 128, 256) for w in (2, 4) for sw in (False, True) if bn * bk <= 16384]
     if T <= 512:
-        return [dict(BM=bm, BN=bn, BK=128, num_warps=w, num_stages=3) for bm in (16, 32, 64) for bn in (64, 128)
-                for w in (4, 8)]
-    return [dict(BM=bm, BN=bn, BK=bk, num_warps=8, num_stages=st) for bm in (64, 128) for bn in (128, 256)
-            for bk in (64, 128) for st in (3, 4) if bm * bn <= 16384]
+        return [dict(BM=bm, BN=bn, BK=128, num_warps=4, num_stages=3, SWAP=sw) for bm in (16, 32, 64)
+                for bn in (64, 128) for sw in (False, True) if not (sw and bm > 32)]
+    return [dict(BM=bm, BN=bn, BK=bk, num_warps=8, num_stages=3) for bm, bn in ((128, 128), (128, 256), (256, 128))
+            for bk in (64, 128)]
 
 
-def sweep_moe(T: int, x, layers, routes) -> list[str]:
+def sweep_moe(T: int, x, layers, routes, label: str = "") -> list[str]:
     best: dict[str, tuple[float, dict]] = {}
     for cfg in moe_candidates(T):
         try:
-            times = kernel_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=(cfg, cfg),
-                                                               path="grouped")
+            times = kernel_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=(cfg, cfg))
                                for ex, r in zip(layers, routes)])
         except Exception as e:  # a config that does not fit in shared memory
             print(f"  moe T={T} {cfg}: {type(e).__name__}")
@@ -233,9 +223,8 @@ def sweep_moe(T: int, x, layers, routes) -> list[str]:
             us = sum(v for k, v in times.items() if name in k)
             if name not in best or us < best[name][0]:
                 best[name] = (us, cfg)
-        if T in (1, 256):
-            print(f"  T={T} {cfg}: " + ", ".join(f"{k[:24]} {v:.1f}" for k, v in sorted(times.items())))
-    return [f"sweep moe T={T}: {k} best {v[0]:.1f} us with {v[1]}" for k, v in best.items()]
+        print(f"  {label}T={T} {cfg}: " + ", ".join(f"{k[:24]} {v:.1f}" for k, v in sorted(times.items())))
+    return [f"sweep {label}moe T={T}: {k} best {v[0]:.1f} us with {v[1]}" for k, v in best.items()]
 
 
 def bench_attention(tab: Table, sweep: bool) -> list[str]:

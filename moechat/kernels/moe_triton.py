@@ -198,30 +198,29 @@ def _tile_rows(counts_ptr, t, BM: tl.constexpr, EP: tl.constexpr):
     return e, start + (t - first_tile) * BM, row_end
 
 
-# Per 4 packed bytes (and their 4 scale bytes): each byte goes to its own 16-bit lane; a nibble's e2m1 bits moved
-# into bf16's sign, two low exponent bits and top mantissa bit encode fp4 * 2^-126 exactly (0.5 becomes a bf16
-# subnormal); times 2^126, times the e8m0 scale 2^(s-127), whose bf16 bits are s << 7. About 4 integer/bf16x2
-# ops per weight, against ~12 through fp32.
-_FP4_TO_BF16_ASM = tl.constexpr("""
-{
-.reg .b32 t0, t1, s0, s1, x, y, c;
-mov.b32 c, 0x7E807E80;
-prmt.b32 t0, $4, 0, 0x4140;
-prmt.b32 t1, $4, 0, 0x4342;
-prmt.b32 s0, $5, 0, 0x4140;
-prmt.b32 s1, $5, 0, 0x4342;
-shl.b32 s0, s0, 7;
-shl.b32 s1, s1, 7;
-shl.b32 x, t0, 6; and.b32 x, x, 0x01C001C0; shl.b32 y, t0, 12; and.b32 y, y, 0x80008000; or.b32 x, x, y;
-mul.rn.bf16x2 x, x, c; mul.rn.bf16x2 $0, x, s0;
-shl.b32 x, t1, 6; and.b32 x, x, 0x01C001C0; shl.b32 y, t1, 12; and.b32 y, y, 0x80008000; or.b32 x, x, y;
-mul.rn.bf16x2 x, x, c; mul.rn.bf16x2 $1, x, s1;
-shl.b32 x, t0, 2; and.b32 x, x, 0x01C001C0; shl.b32 y, t0, 8; and.b32 y, y, 0x80008000; or.b32 x, x, y;
-mul.rn.bf16x2 x, x, c; mul.rn.bf16x2 $2, x, s0;
-shl.b32 x, t1, 2; and.b32 x, x, 0x01C001C0; shl.b32 y, t1, 8; and.b32 y, y, 0x80008000; or.b32 x, x, y;
-mul.rn.bf16x2 x, x, c; mul.rn.bf16x2 $3, x, s1;
-}
-""")
+def _fp4_asm(one_mul: bool) -> str:
+    """PTX for 4 packed bytes ($4) and their 4 bf16 multipliers ($5, $6) -> low nibbles ($0, $1) and high
+    nibbles ($2, $3) as bf16x2. Each byte goes to the high half of its own 16-bit lane; a nibble's sign bit moved
+    to bf16's sign and its e2m1 magnitude bits to bf16's two low exponent bits and top mantissa bit encode
+    fp4 * 2^-126 exactly (0.5 becomes a bf16 subnormal). The multiplier is 2^(s-1) when every scale byte is at
+    most 128 (one multiply), else 2^(s-127) after a multiply by 2^126. About 2.5 instructions per weight."""
+    def nibble(t: str, out: str, m: str, high: bool) -> str:
+        if high:  # sign already at bit 15, magnitude bits 12-14 -> 6-8
+            bits = f"shr.b32 u, {t}, 6; and.b32 u, u, 0x01C001C0; and.b32 v, {t}, 0x80008000;"
+        else:  # sign bit 11 -> 15, magnitude bits 8-10 -> 6-8
+            bits = f"shl.b32 v, {t}, 4; and.b32 v, v, 0x80008000; shr.b32 u, {t}, 2; and.b32 u, u, 0x01C001C0;"
+        mul = f"mul.rn.bf16x2 {out}, u, {m};" if one_mul else \
+            f"mul.rn.bf16x2 u, u, c; mul.rn.bf16x2 {out}, u, {m};"
+        return f"{bits} or.b32 u, u, v; {mul}\n"
+
+    return ("{\n.reg .b32 t0, t1, u, v, c;\nmov.b32 c, 0x7E807E80;\n"
+            "prmt.b32 t0, $4, 0, 0x1404;\nprmt.b32 t1, $4, 0, 0x3424;\n"  # lanes (b0 << 8, b1 << 8), (b2, b3)
+            + nibble("t0", "$0", "$5", False) + nibble("t1", "$1", "$6", False)
+            + nibble("t0", "$2", "$5", True) + nibble("t1", "$3", "$6", True) + "}")
+
+
+_FP4_ASM = tl.constexpr(_fp4_asm(False))
+_FP4_ASM_ONE_MUL = tl.constexpr(_fp4_asm(True))
 
 
 @triton.jit
@@ -233,10 +232,11 @@ def _fp4_to_float(nib):
 
 
 @triton.jit
-def _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
-                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, ASM: tl.constexpr, MASK_K: tl.constexpr):
+def _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, stride_sg,
+                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr):
     """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> (even columns, odd columns),
-    each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble."""
+    each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble.
+    DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale byte is <= 128."""
     kb = k0 // 2 + tl.arange(0, BK // 2)
     kg = k0 // 32 + tl.arange(0, BK // 32)
     bmask = nmask[:, None]
@@ -245,143 +245,74 @@ def _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
         bmask &= (kb < K // 2)[None, :]
         smask &= (kg < K // 32)[None, :]
     packed = tl.load(blocks_ptr + n[:, None] * stride_bn + kb[None, :], mask=bmask, other=0)
-    s = tl.load(scales_ptr + n[:, None] * stride_sn + kg[None, :], mask=smask, other=127)
-    if ASM:
-        s16 = tl.broadcast_to(s[:, :, None], [BN, BK // 32, 16]).reshape([BN, BK // 2])
-        lo, hi = tl.inline_asm_elementwise(_FP4_TO_BF16_ASM, "=r,=r,=r,=r,r,r", [packed, s16],
-                                           dtype=(tl.bfloat16, tl.bfloat16), is_pure=True, pack=4)
-    else:
+    s = tl.load(scales_ptr + n[:, None] * stride_sn + kg[None, :] * stride_sg, mask=smask, other=127)
+    if DEQ == 0:
         scale = (s.to(tl.int32) << 23).to(tl.float32, bitcast=True)[:, :, None]  # 2^(s-127)
         lo = (_fp4_to_float(packed & 0xF).reshape([BN, BK // 32, 16]) * scale).reshape([BN, BK // 2]).to(DTYPE)
         hi = (_fp4_to_float(packed >> 4).reshape([BN, BK // 32, 16]) * scale).reshape([BN, BK // 2]).to(DTYPE)
+    else:
+        # bf16 bits of the multiplier, once per 32-weight group: 2^(s-1) or 2^(s-127)
+        m = ((s.to(tl.int16) + (126 if DEQ == 2 else 0)) << 7).to(tl.bfloat16, bitcast=True)
+        m = tl.broadcast_to(m[:, :, None], [BN, BK // 32, 16]).reshape([BN, BK // 2])
+        if DEQ == 2:
+            lo, hi = tl.inline_asm_elementwise(_FP4_ASM_ONE_MUL, "=r,=r,=r,=r,r,r,r", [packed, m],
+                                               dtype=(tl.bfloat16, tl.bfloat16), is_pure=True, pack=4)
+        else:
+            lo, hi = tl.inline_asm_elementwise(_FP4_ASM, "=r,=r,=r,=r,r,r,r", [packed, m],
+                                               dtype=(tl.bfloat16, tl.bfloat16), is_pure=True, pack=4)
     return lo, hi
 
 
 @triton.jit
-def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
-                BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, ASM: tl.constexpr,
-                MASK_K: tl.constexpr):
+def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, stride_sg,
+                BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, DEQ: tl.constexpr,
+                SWAP: tl.constexpr, MASK_K: tl.constexpr):
     kk = k0 + tl.arange(0, BK)
     amask = rmask[:, None]
     if MASK_K:
         amask &= (kk < K)[None, :]
     a = tl.load(a_row_ptr + kk[None, :], mask=amask, other=0.0)
     a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
-    lo, hi = _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, a.dtype, ASM,
+    lo, hi = _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, stride_sg, BN, BK, a.dtype, DEQ,
                          MASK_K)
-    acc = tl.dot(a_even, tl.trans(lo), acc, input_precision=PREC)
-    return tl.dot(a_odd, tl.trans(hi), acc, input_precision=PREC)
-
-
-@triton.jit
-def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nmask, k_lo, k_hi, stride_bn,
-                  stride_sn, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr,
-                  ASM: tl.constexpr):
-    """a[a_rows, k_lo:k_hi] @ W[n, k_lo:k_hi]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two
-    dots. k_lo and k_hi are multiples of 32 (k_hi the end of the tail tile's mask)."""
-    acc = tl.zeros([BM, BN], tl.float32)
-    a_row_ptr = a_ptr + a_rows[:, None].to(tl.int64) * stride_a
-    k_full = k_lo + (k_hi - k_lo) // BK * BK
-    for k0 in range(k_lo, k_full, BK):
-        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k0, k_hi, stride_bn, stride_sn,
-                          BM, BN, BK, PREC, ASM, False)
-    if k_full < k_hi:
-        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k_full, k_hi, stride_bn,
-                          stride_sn, BM, BN, BK, PREC, ASM, True)
+    if SWAP:  # acc [BN, BM]: the weights are the MMA's first operand, the few activation rows the second
+        acc = tl.dot(lo, tl.trans(a_even), acc, input_precision=PREC)
+        acc = tl.dot(hi, tl.trans(a_odd), acc, input_precision=PREC)
+    else:
+        acc = tl.dot(a_even, tl.trans(lo), acc, input_precision=PREC)
+        acc = tl.dot(a_odd, tl.trans(hi), acc, input_precision=PREC)
     return acc
 
 
 @triton.jit
-def _gemv_step(acc, x_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
-               R: tl.constexpr, BK: tl.constexpr, ASM: tl.constexpr, X2D: tl.constexpr, MASK_K: tl.constexpr):
-    kk = k0 + tl.arange(0, BK)
-    if X2D:  # one activation row per weight row (x_ptr: [R, 1] row pointers)
-        xmask = nmask[:, None]
-        if MASK_K:
-            xmask &= (kk < K)[None, :]
-        x = tl.load(x_ptr + kk[None, :], mask=xmask, other=0.0)
-        dtype = x.dtype
-        xe, xo = x.to(tl.float32).reshape([R, BK // 2, 2]).split()
-    else:  # one activation row shared by every weight row
-        if MASK_K:
-            x = tl.load(x_ptr + kk, mask=kk < K, other=0.0)
-        else:
-            x = tl.load(x_ptr + kk)
-        dtype = x.dtype
-        xe, xo = x.to(tl.float32).reshape([BK // 2, 2]).split()
-        xe = xe[None, :]
-        xo = xo[None, :]
-    lo, hi = _mxfp4_tile(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, R, BK, dtype, ASM, MASK_K)
-    return acc + lo.to(tl.float32) * xe + hi.to(tl.float32) * xo
-
-
-@triton.jit
-def _mxfp4_gemv(x_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn,
-                R: tl.constexpr, BK: tl.constexpr, ASM: tl.constexpr, X2D: tl.constexpr):
-    """R dot products x . W[n, :K] with W in MXFP4, on the CUDA cores (no MMA, so no 16-row padding and no
-    operand-layout shuffle) -> [R] fp32. Products accumulate elementwise; one reduction at the end."""
-    acc = tl.zeros([R, BK // 2], tl.float32)
-    k_full = K // BK * BK
-    for k0 in range(0, k_full, BK):
-        acc = _gemv_step(acc, x_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, R, BK, ASM, X2D,
-                         False)
-    if k_full < K:
-        acc = _gemv_step(acc, x_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, R, BK, ASM,
-                         X2D, True)
-    return tl.sum(acc, axis=1)
-
-
-@triton.jit
-def _gemv_up_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stride_x,
-                    stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
-                    TOPK: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, ASM: tl.constexpr):
-    """Decode up projection: program (pair, N tile) reads its pair's expert straight from idx (no grouping);
-    pairs are the fastest grid axis, so pairs that share an expert read the same rows together (from L2)."""
-    pair = tl.program_id(0)
-    e = tl.load(idx_ptr + pair).to(tl.int64)
-    tok = (pair // TOPK).to(tl.int64)
-    n = tl.program_id(1) * BN + tl.arange(0, BN)
-    nmask = n < N
-    acc = _mxfp4_gemv(x_ptr + tok * stride_x, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
-                      stride_wbn, stride_wsn, BN, BK, ASM, False)
-    acc += tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
-    gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
-    gate = tl.minimum(gate, limit)
-    up = tl.minimum(tl.maximum(up, -limit), limit)
-    out = gate * tl.sigmoid(alpha * gate) * (up + 1.0)
-    cols = tl.program_id(1) * (BN // 2) + tl.arange(0, BN // 2)
-    tl.store(h_ptr + pair.to(tl.int64) * (N // 2) + cols, out.to(h_ptr.dtype.element_ty), mask=cols < N // 2)
-
-
-@triton.jit
-def _gemv_down_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, out_ptr, K, N,
-                      stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
-                      TOPK: tl.constexpr, KP: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, ASM: tl.constexpr):
-    """Decode down projection with the sum over k fused: program (token, N tile) stacks its k pairs' weight
-    rows (slot-major, BN rows each), scales each by its routing weight and sums the slots in a fixed order."""
-    t = tl.program_id(0)
-    r = tl.arange(0, KP * BN)
-    slot = r // BN
-    n = tl.program_id(1) * BN + r % BN
-    smask = slot < TOPK
-    nmask = (n < N) & smask
-    pair = t * TOPK + tl.where(smask, slot, 0)
-    e = tl.load(idx_ptr + pair).to(tl.int64)
-    x_rows = (h_ptr + pair.to(tl.int64) * K)[:, None]
-    acc = _mxfp4_gemv(x_rows, (wb_ptr + e * stride_wbe)[:, None], (ws_ptr + e * stride_wse)[:, None], n, nmask, K,
-                      stride_wbn, stride_wsn, KP * BN, BK, ASM, True)
-    acc += tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
-    acc *= tl.where(smask, tl.load(route_w_ptr + pair), 0.0)
-    y = tl.sum(acc.reshape([KP, BN]), axis=0)
-    cols = tl.program_id(1) * BN + tl.arange(0, BN)
-    tl.store(out_ptr + t.to(tl.int64) * N + cols, y.to(out_ptr.dtype.element_ty), mask=cols < N)
+def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nmask, k_lo, k_hi, stride_bn,
+                  stride_sn, stride_sg, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr,
+                  DEQ: tl.constexpr, SWAP: tl.constexpr):
+    """a[a_rows, k_lo:k_hi] @ W[n, k_lo:k_hi]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two
+    dots. k_lo and k_hi are multiples of 32 (k_hi the end of the tail tile's mask). SWAP computes the
+    transpose (W @ a^T), which suits decode: a handful of rows, padded to the MMA's narrow side."""
+    if SWAP:
+        acc = tl.zeros([BN, BM], tl.float32)
+    else:
+        acc = tl.zeros([BM, BN], tl.float32)
+    a_row_ptr = a_ptr + a_rows[:, None].to(tl.int64) * stride_a
+    k_full = k_lo + (k_hi - k_lo) // BK * BK
+    for k0 in range(k_lo, k_full, BK):
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k0, k_hi, stride_bn, stride_sn,
+                          stride_sg, BM, BN, BK, PREC, DEQ, SWAP, False)
+    if k_full < k_hi:
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, n, nmask, k_full, k_hi, stride_bn,
+                          stride_sn, stride_sg, BM, BN, BK, PREC, DEQ, SWAP, True)
+    if SWAP:
+        acc = tl.trans(acc)
+    return acc
 
 
 @triton.jit
 def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, E, stride_x,
-                   stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
+                   stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_wsg, stride_be, limit, alpha,
                    TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
-                   PREC: tl.constexpr, ASM: tl.constexpr):
+                   PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr):
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
     if e >= E:
         return
@@ -392,7 +323,7 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
     nmask = n < N
     e64 = e.to(tl.int64)
     acc = _mxfp4_matmul(x_ptr, tok, rmask, stride_x, wb_ptr + e64 * stride_wbe, ws_ptr + e64 * stride_wse,
-                        n, nmask, 0, K, stride_wbn, stride_wsn, BM, BN, BK, PREC, ASM)
+                        n, nmask, 0, K, stride_wbn, stride_wsn, stride_wsg, BM, BN, BK, PREC, DEQ, SWAP)
     acc += tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)[None, :]
     gate, up = acc.reshape([BM, BN // 2, 2]).split()  # even columns gate, odd columns up
     gate = tl.minimum(gate, limit)
@@ -405,9 +336,9 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
 
 @triton.jit(do_not_specialize=["P"])
 def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, E, P, K_CHUNK,
-                     stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
+                     stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_wsg, stride_be,
                      BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr,
-                     ASM: tl.constexpr):
+                     DEQ: tl.constexpr, SWAP: tl.constexpr):
     """Program (N tile, row tile, K split) -> y[split, pair, N tile] (split-K keeps the weight stream wide when
     decode has few row tiles; the bias goes into split 0 only)."""
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
@@ -422,7 +353,8 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
     sp = tl.program_id(2)
     k_lo = tl.multiple_of(sp * K_CHUNK, BK)  # K_CHUNK is a multiple of BK: keeps the 16-byte vector loads
     acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe, ws_ptr + e64 * stride_wse,
-                        n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn, stride_wsn, BM, BN, BK, PREC, ASM)
+                        n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn, stride_wsn, stride_wsg, BM, BN, BK,
+                        PREC, DEQ, SWAP)
     bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
     acc += tl.where(sp == 0, bias, 0.0)[None, :]
     acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]
@@ -462,28 +394,23 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
                 dict(BM=16, BN=64 if rows <= 2 else 128, BK=128, num_warps=4, num_stages=3))
     if rows <= 64:
         return (dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3),
-                dict(BM=64, BN=64, BK=128, num_warps=4, num_stages=3))
-    big = dict(BM=128, BN=128, BK=128, num_warps=8, num_stages=3)
-    return big, big
+                dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3))
+    # prefill: a 128 x 256 tile halves the dequantization per FLOP against 128 x 128 (8k tokens: up 3.49 -> 2.86 ms)
+    up = dict(BM=128, BN=256, BK=128, num_warps=8, num_stages=3)
+    return up, dict(up, BN=128) if rows <= 256 else dict(BM=256, BN=128, BK=64, num_warps=8, num_stages=3)
 
 
-# Decode sizes take the GEMV path (no grouping kernels, no MMA): each pair reads its expert's rows itself, so
-# experts shared by several tokens are read once per pair (mostly from L2); above this the grouped GEMMs win.
-GEMV_MAX_T = 0  # measured slower than the grouped GEMMs at every size on the H100 (bench/NOTES.md): off
-
-
-def _gemv_configs(T: int, device: torch.device) -> tuple[dict, dict]:
-    """(up, down) GEMV tiles: BN weight rows per program (down: per slot, k slots stacked), BK columns per step."""
-    if device.type != "cuda":
-        small = dict(BN=16, BK=64, num_warps=4, num_stages=1)  # I=96 in the tests: a K tail
-        return small, dict(small, BN=8)
-    return (dict(BN=32, BK=256, num_warps=4, num_stages=3), dict(BN=8, BK=256, num_warps=4, num_stages=3))
+def _dequant_mode(x: torch.Tensor, experts: dict) -> int:
+    """_mxfp4_tile's DEQ: PTX for bf16 on the GPU (the interpreter cannot run it), with one multiply per weight
+    pair when the checkpoint's largest scale byte (`max_scale`, recorded at load) allows it."""
+    if not (x.is_cuda and x.dtype == torch.bfloat16):
+        return 0
+    return 2 if experts.get("max_scale", 255) <= 128 else 1
 
 
 def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
-        configs: tuple[dict, dict] | None = None, path: str | None = None) -> torch.Tensor:
-    """Same contract as moe_ref, for MXFP4 experts. `configs` overrides the tile choice and `path` ("gemv" or
-    "grouped") the kernel family (benchmark sweeps)."""
+        configs: tuple[dict, dict] | None = None) -> torch.Tensor:
+    """Same contract as moe_ref, for MXFP4 experts. `configs` overrides the tile choice (benchmark sweeps)."""
     T, H = x.shape
     top_k = idx.shape[1]
     w1b, w1s, w2b, w2s = experts["w1_blocks"], experts["w1_scales"], experts["w2_blocks"], experts["w2_scales"]
@@ -495,19 +422,9 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
     x = x.contiguous()
     P = T * top_k
     dev = x.device
-    asm = x.is_cuda and x.dtype == torch.bfloat16  # PTX dequant (the interpreter cannot run it)
+    deq = _dequant_mode(x, experts)
     b1, b2 = experts["w1_bias"], experts["w2_bias"]
     flat = idx.reshape(-1).contiguous()
-    if path == "gemv" or (path is None and T <= GEMV_MAX_T):
-        up, down = configs or _gemv_configs(T, dev)
-        h = torch.empty((P, I), dtype=x.dtype, device=dev)
-        _gemv_up_kernel[(P, triton.cdiv(N1, up["BN"]))](
-            x, flat, w1b, w1s, b1, h, H, N1, x.stride(0), w1b.stride(0), w1b.stride(1), w1s.stride(0), w1s.stride(1),
-            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, ASM=asm, **up)
-        _gemv_down_kernel[(T, triton.cdiv(H, down["BN"]))](
-            h, flat, weights.contiguous(), w2b, w2s, b2, out, I, H, w2b.stride(0), w2b.stride(1), w2s.stride(0),
-            w2s.stride(1), b2.stride(0), TOPK=top_k, KP=triton.next_power_of_2(top_k), ASM=asm, **down)
-        return out
     EP = triton.next_power_of_2(E)
     chunk = min(max(16, triton.next_power_of_2(P)), max(16, 8192 // EP))
     nc = triton.cdiv(P, chunk)
@@ -518,7 +435,9 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
         _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP)
     _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
                            NCP=triton.next_power_of_2(nc), SINGLE=nc == 1)
-    up, down = configs or _configs(P, E, x.dtype, dev)
+    up, down = (dict(c) for c in (configs or _configs(P, E, x.dtype, dev)))
+    up.setdefault("SWAP", False)
+    down.setdefault("SWAP", False)
     prec = _precision(x.dtype)
     h = torch.empty((P, I), dtype=x.dtype, device=dev)
 
@@ -527,15 +446,14 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
 
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]))](
         x, sorted_pairs, counts, w1b, w1s, b1, h, H, N1, E, x.stride(0), w1b.stride(0), w1b.stride(1),
-        w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, EP=EP, PREC=prec, ASM=asm, **up)
-    down = dict(down)
+        w1s.stride(0), w1s.stride(1), w1s.stride(2), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, **up)
     split = down.pop("SPLIT", 1)
     k_chunk = triton.cdiv(triton.cdiv(I, split), down["BK"]) * down["BK"]
     split = triton.cdiv(I, k_chunk)
     y = torch.empty((split, P, H), dtype=torch.float32, device=dev)
     _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]), split)](
         h, sorted_pairs, counts, weights.contiguous(), w2b, w2s, b2, y, I, H, E, P, k_chunk, w2b.stride(0),
-        w2b.stride(1), w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, ASM=asm, **down)
+        w2b.stride(1), w2s.stride(0), w2s.stride(1), w2s.stride(2), b2.stride(0), EP=EP, PREC=prec, DEQ=deq, **down)
     block = min(1024, triton.next_power_of_2(H))
     _sum_k_kernel[(T, triton.cdiv(H, block))](y, out, H, P, SPLIT=split, TOPK=top_k, BLOCK=block)
     return out

@@ -1,0 +1,79 @@
+"""SASS instruction mix of the MoE GEMM kernels for sm_90, compiled here (no GPU needed: Triton ships ptxas and
+nvdisasm). Counts the opcodes of the K loop's body (the longest backward branch's span), per weight dequantized.
+    python bench/sass_count.py [--kernel up|down] [--bm 16 --bn 64 --bk 128 --warps 4 --stages 3] [--swap] [--deq 2]"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import tempfile
+from collections import Counter
+
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+
+from moechat.kernels import moe_triton
+
+POINTERS = {"x_ptr": "*bf16", "h_ptr": "*bf16", "sorted_ptr": "*i32", "counts_ptr": "*i32", "wb_ptr": "*u8",
+            "ws_ptr": "*u8", "b_ptr": "*bf16", "route_w_ptr": "*fp32", "y_ptr": "*fp32"}
+
+ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_wse", "stride_be", "K_CHUNK"}
+
+
+def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int):
+    fn = moe_triton._moe_up_kernel if kernel == "up" else moe_triton._moe_down_kernel
+    consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap)
+    if kernel == "up":
+        consts["TOPK"] = 4
+    names = fn.arg_names
+    sig = {n: POINTERS.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
+           for n in names}
+    # what Triton's launcher specializes at gpt-oss-20b sizes: pointers and ints that are multiples of 16
+    aligned = [i for i, n in enumerate(names) if sig[n].startswith("*") or n in ALIGNED_INTS]
+    src = ASTSource(fn=fn, signature=sig, constexprs={(names.index(k),): v for k, v in consts.items()},
+                    attrs={(i,): [["tt.divisibility", 16]] for i in aligned})
+    return triton.compile(src, target=GPUTarget("cuda", 90, 32), options=dict(num_warps=warps, num_stages=stages))
+
+
+def loop_mix(cubin: bytes) -> Counter:
+    nvdisasm = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "nvdisasm")
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
+        f.write(cubin)
+        f.flush()
+        text = subprocess.run([nvdisasm, "-c", f.name], capture_output=True, text=True, check=True).stdout
+    ops = [(int(m.group(1), 16), m.group(2)) for m in
+           re.finditer(r"/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)", text)]
+    labels = {m.group(1): int(m.group(2), 16) for m in re.finditer(r"\.(L_x_\d+):\s*\n\s*/\*([0-9a-f]{4,})\*/", text)}
+    # the K loop: the longest span from a backward branch's target to the branch
+    spans = [(int(m.group(1), 16) - labels[m.group(2)], labels[m.group(2)], int(m.group(1), 16))
+             for m in re.finditer(r"/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?BRA[^`\n]*`\(\.(L_x_\d+)\)", text)
+             if labels.get(m.group(2), 1 << 62) < int(m.group(1), 16)]
+    _, lo, hi = max(spans)
+    return Counter(op.split(".")[0] for addr, op in ops if lo <= addr <= hi)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--kernel", choices=("up", "down"), default="up")
+    p.add_argument("--bm", type=int, default=16)
+    p.add_argument("--bn", type=int, default=64)
+    p.add_argument("--bk", type=int, default=128)
+    p.add_argument("--warps", type=int, default=4)
+    p.add_argument("--stages", type=int, default=3)
+    p.add_argument("--swap", action="store_true")
+    p.add_argument("--deq", type=int, default=2)
+    a = p.parse_args()
+    k = compile_kernel(a.kernel, a.bm, a.bn, a.bk, a.warps, a.stages, a.swap, a.deq)
+    mix = loop_mix(k.asm["cubin"])
+    weights = a.bn * a.bk / (32 * a.warps)  # weights dequantized per thread per loop iteration
+    total = sum(mix.values())
+    print(f"{a.kernel} BM={a.bm} BN={a.bn} BK={a.bk} warps={a.warps} swap={a.swap} deq={a.deq}: {total} instructions "
+          f"per iteration per thread, {total / weights:.2f} per weight")
+    print("  " + ", ".join(f"{op} {n}" for op, n in mix.most_common(16)))
+
+
+if __name__ == "__main__":
+    main()

@@ -23,14 +23,20 @@ POINTERS = {"x_ptr": "*bf16", "h_ptr": "*bf16", "sorted_ptr": "*i32", "counts_pt
 ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_wse", "stride_be", "K_CHUNK"}
 
 
-def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int):
+def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int,
+                   tma: bool = False):
     fn = moe_triton._moe_up_kernel if kernel == "up" else moe_triton._moe_down_kernel
-    consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap)
+    consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, TMA=tma)
     if kernel == "up":
         consts["TOPK"] = 4
     names = fn.arg_names
     sig = {n: POINTERS.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
            for n in names}
+    if tma:
+        sig["wb_desc"] = f"tensordesc<u8[1, {bn}, {bk // 2}]>"
+    else:
+        sig["wb_desc"] = "constexpr"
+        consts["wb_desc"] = None
     # what Triton's launcher specializes at gpt-oss-20b sizes: pointers and ints that are multiples of 16
     aligned = [i for i, n in enumerate(names) if sig[n].startswith("*") or n in ALIGNED_INTS]
     src = ASTSource(fn=fn, signature=sig, constexprs={(names.index(k),): v for k, v in consts.items()},
@@ -65,13 +71,15 @@ def main() -> None:
     p.add_argument("--stages", type=int, default=3)
     p.add_argument("--swap", action="store_true")
     p.add_argument("--deq", type=int, default=2)
+    p.add_argument("--tma", action="store_true")
     a = p.parse_args()
-    k = compile_kernel(a.kernel, a.bm, a.bn, a.bk, a.warps, a.stages, a.swap, a.deq)
+    k = compile_kernel(a.kernel, a.bm, a.bn, a.bk, a.warps, a.stages, a.swap, a.deq, a.tma)
     mix = loop_mix(k.asm["cubin"])
     weights = a.bn * a.bk / (32 * a.warps)  # weights dequantized per thread per loop iteration
     total = sum(mix.values())
-    print(f"{a.kernel} BM={a.bm} BN={a.bn} BK={a.bk} warps={a.warps} swap={a.swap} deq={a.deq}: {total} instructions "
-          f"per iteration per thread, {total / weights:.2f} per weight")
+    print(f"{a.kernel} BM={a.bm} BN={a.bn} BK={a.bk} warps={a.warps} swap={a.swap} deq={a.deq} tma={a.tma}: {total} "
+          f"instructions"
+          f" per iteration per thread, {total / weights:.2f} per weight")
     print("  " + ", ".join(f"{op} {n}" for op, n in mix.most_common(16)))
 
 

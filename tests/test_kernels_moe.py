@@ -79,6 +79,7 @@ def test_moe(T, experts_used, dtype):
 
 SMALL = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96: a K tail after one full tile
 SWAP = dict(SMALL, SWAP=True)
+TMA = dict(SMALL, TMA=True)
 
 
 @pytest.mark.parametrize("T,k,configs,dtype", [
@@ -88,6 +89,8 @@ SWAP = dict(SMALL, SWAP=True)
     (3, 3, (SWAP, SWAP), torch.float16),                # tokens sharing experts, a partial row tile
     (3, 4, (SMALL, dict(SMALL, SPLIT=2)), torch.float32),  # down GEMM split over K (96 = 64 + a 32 tail split)
     (3, 4, (SWAP, dict(SWAP, SPLIT=2)), torch.float32),
+    (3, 4, (TMA, dict(TMA, SPLIT=2)), torch.float16),  # packed bytes through a tensor descriptor
+    (2, 4, (dict(TMA, SWAP=True), dict(TMA, SWAP=True)), torch.float32),
 ])
 def test_moe_tiles(T, k, configs, dtype):
     g = torch.Generator().manual_seed(100 + T)

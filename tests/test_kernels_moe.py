@@ -11,7 +11,7 @@ import torch
 if not torch.cuda.is_available():
     os.environ["TRITON_INTERPRET"] = "1"  # read when the kernels below are decorated
 
-from moechat.kernels.moe import moe_ref, route_ref  # noqa: E402
+from moechat.kernels.moe import moe_ref, pad_scale_rows, route_ref  # noqa: E402
 from moechat.kernels import moe_triton  # noqa: E402
 from moechat.kernels.moe_triton import moe, route  # noqa: E402
 
@@ -80,6 +80,7 @@ def test_moe(T, experts_used, dtype):
 SMALL = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96: a K tail after one full tile
 SWAP = dict(SMALL, SWAP=True)
 TMA = dict(SMALL, TMA=True)
+WORDS = dict(SMALL, BK=128)  # a whole 32-bit word of scales per K step
 
 
 @pytest.mark.parametrize("T,k,configs,dtype", [
@@ -102,20 +103,17 @@ def test_moe_tiles(T, k, configs, dtype):
     close(moe(x, weights, idx, experts, LIMIT, configs=configs), ref, 1e-5 if dtype == torch.float32 else 5e-3)
 
 
-def group_major_scales(experts: dict) -> dict:
-    """The same experts with scales stored group-major (strides permuted, values and shape unchanged)."""
-    return dict(experts, **{k: experts[k].transpose(1, 2).contiguous().transpose(1, 2)
-                            for k in ("w1_scales", "w2_scales")})
-
-
-@pytest.mark.parametrize("configs", [None, (SWAP, SWAP)])
-def test_moe_group_major_scales(configs):
+@pytest.mark.parametrize("configs", [(WORDS, WORDS), (dict(WORDS, SWAP=True), dict(WORDS, SPLIT=2))])
+def test_moe_word_scales(configs):
+    """Scale rows padded to 32-bit words are read a word (4 groups) at a time; same result."""
     g = torch.Generator().manual_seed(5)
     experts = make_experts(8, 64, 96, torch.float32, g, 122, 129)
+    padded = dict(experts, **{k: pad_scale_rows(experts[k]) for k in ("w1_scales", "w2_scales")})
+    assert padded["w2_scales"].stride(1) == 4 and torch.equal(padded["w2_scales"], experts["w2_scales"])
     x = (2 * torch.randn(3, 64, generator=g)).to(DEV)
     weights, idx = routing(3, 8, 4, g, 6)
     ref = moe_ref(x, weights, idx, experts, LIMIT)
-    close(moe(x, weights, idx, group_major_scales(experts), LIMIT, configs=configs), ref, 1e-5)
+    close(moe(x, weights, idx, padded, LIMIT, configs=configs), ref, 1e-5)
 
 
 def real_size_inputs(T: int, g: torch.Generator):
@@ -169,5 +167,6 @@ def test_gpu_moe_tiles_and_dequant(T):
     one_mul = dict(experts, max_scale=121)
     assert moe_triton._dequant_mode(x, one_mul) == 2 and moe_triton._dequant_mode(x, experts) == 1
     close(moe(x, weights, idx, one_mul, LIMIT), ref, 2e-2)
-    for cfg in moe_candidates(T)[:4]:
-        close(moe(x, weights, idx, group_major_scales(one_mul), LIMIT, configs=(cfg, cfg)), ref, 2e-2)
+    words = dict(one_mul, **{k: pad_scale_rows(one_mul[k]) for k in ("w1_scales", "w2_scales")})
+    for cfg in moe_candidates(T):
+        close(moe(x, weights, idx, words, LIMIT, configs=(cfg, cfg)), ref, 2e-2)

@@ -17,6 +17,7 @@ import torch
 
 from moechat.kernels import attention_triton, moe_triton, norm_triton, rope_triton
 from moechat.kernels.attention import AttentionBatch
+from moechat.kernels.moe import pad_scale_rows
 from moechat.kernels.rope import rope_tables, yarn_inv_freq_and_scale
 
 # synthetic:gpt-oss-20b (the kernels layer does not import the engine's presets)
@@ -81,9 +82,10 @@ def random_experts(layers: int) -> list[dict]:
         return torch.randint(low, high, shape, dtype=torch.uint8, device="cuda")
 
     E, H, I = EXPERTS, HIDDEN, INTER
-    return [{"w1_blocks": u8(E, 2 * I, H // 32, 16), "w1_scales": u8(E, 2 * I, H // 32, low=119, high=122),
+    # as the engine holds them: scale rows padded to 32-bit words, one multiply per weight pair
+    return [{"w1_blocks": u8(E, 2 * I, H // 32, 16), "w1_scales": pad_scale_rows(u8(E, 2 * I, H // 32, low=119, high=122)),
              "w1_bias": 0.1 * torch.randn(E, 2 * I, device="cuda", dtype=BF16),
-             "w2_blocks": u8(E, H, I // 32, 16), "w2_scales": u8(E, H, I // 32, low=119, high=122),
+             "w2_blocks": u8(E, H, I // 32, 16), "w2_scales": pad_scale_rows(u8(E, H, I // 32, low=119, high=122)),
              "w2_bias": 0.1 * torch.randn(E, H, device="cuda", dtype=BF16), "max_scale": 121} for _ in range(layers)]
 
 
@@ -159,16 +161,13 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
         flops = 2 * T * TOP_K * (2 * INTER * HIDDEN + INTER * HIDDEN)
         us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)])
         tab.add("moe", f"T={T} ({used:.0f}E)", us, nbytes, flops)
-        if T in (1, 8, 256, 8192):  # the dequantization with two multiplies (scales above 128)
-            us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], dict(ex, max_scale=255), 7.0)
-                           for ex, r in zip(layers, routes)])
-            tab.add("moe 2-mul dequant", f"T={T} ({used:.0f}E)", us, nbytes, flops)
-            # scales stored group-major (the same [E, N, K/32] tensor, strides permuted): a tile's scales
-            # become a few contiguous runs instead of one 4-byte read per weight row
-            tr = [dict(ex, **{k: ex[k].transpose(1, 2).contiguous().transpose(1, 2) for k in ("w1_scales", "w2_scales")})
-                  for ex in layers]
-            us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(tr, routes)])
-            tab.add("moe scales^T", f"T={T} ({used:.0f}E)", us, nbytes, flops)
+        if T in (1, 8, 256, 8192):  # the dequantization with two multiplies; scale rows read byte by byte
+            variants = (("moe 2-mul dequant", [dict(ex, max_scale=255) for ex in layers]),
+                        ("moe byte scales", [dict(ex, **{k: ex[k].contiguous() for k in ("w1_scales", "w2_scales")})
+                                             for ex in layers]))
+            for name, exs in variants:
+                us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(exs, routes)])
+                tab.add(name, f"T={T} ({used:.0f}E)", us, nbytes, flops)
         if sweep:
             notes += sweep_moe(T, x, layers, routes)
     return notes

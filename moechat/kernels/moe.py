@@ -57,3 +57,14 @@ def moe_ref(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: 
         y = torch.nn.functional.linear(h, w2, experts["w2_bias"][e])
         out.index_add_(0, tok, y.float() * weights[tok, slot, None])
     return out.to(x.dtype)
+
+
+def pad_scale_rows(scales: torch.Tensor) -> torch.Tensor:
+    """The same [E, N, G] e8m0 scales as a view into rows padded with zeros to a multiple of 4 bytes, so the
+    kernels read them as aligned 32-bit words (a tile's scale loads then pipeline like its weight loads)."""
+    E, N, G = scales.shape
+    if G % 4 == 0 and scales.is_contiguous():
+        return scales
+    rows = torch.zeros((E, N, -(-G // 4) * 4), dtype=scales.dtype, device=scales.device)
+    rows[..., :G] = scales
+    return rows[..., :G]

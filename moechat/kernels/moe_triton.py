@@ -233,9 +233,9 @@ def _fp4_to_float(nib):
 
 
 @triton.jit
-def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, stride_sg,
+def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
                 BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr, TMA: tl.constexpr,
-                MASK_K: tl.constexpr):
+                S32: tl.constexpr, MASK_K: tl.constexpr):
     """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> (even columns, odd columns),
     each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble.
     DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale byte is <= 128.
@@ -253,7 +253,13 @@ def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, K, stride_b
             packed = tl.where((kb < K // 2)[None, :], packed, 0)
     else:
         packed = tl.load(blocks_ptr + n[:, None] * stride_bn + kb[None, :], mask=bmask, other=0)
-    s = tl.load(scales_ptr + n[:, None] * stride_sn + kg[None, :] * stride_sg, mask=smask, other=127)
+    if S32:  # rows padded to 4 bytes: one aligned 32-bit load per row brings 4 groups (128 columns)
+        words = tl.load(scales_ptr.to(tl.pointer_type(tl.int32)) + n[:, None] * (stride_sn // 4)
+                        + (k0 // 128 + tl.arange(0, BK // 128))[None, :], mask=nmask[:, None], other=0)
+        s = ((words[:, :, None] >> (8 * tl.arange(0, 4))[None, None, :]) & 0xFF).reshape([BN, BK // 32])
+        s = s.to(tl.uint8)
+    else:
+        s = tl.load(scales_ptr + n[:, None] * stride_sn + kg[None, :], mask=smask, other=127)
     if DEQ == 0:
         scale = (s.to(tl.int32) << 23).to(tl.float32, bitcast=True)[:, :, None]  # 2^(s-127)
         lo = (_fp4_to_float(packed & 0xF).reshape([BN, BK // 32, 16]) * scale).reshape([BN, BK // 2]).to(DTYPE)
@@ -273,16 +279,16 @@ def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, K, stride_b
 
 @triton.jit
 def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
-                stride_sg, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr,
-                DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, MASK_K: tl.constexpr):
+                BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr,
+                DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr, MASK_K: tl.constexpr):
     kk = k0 + tl.arange(0, BK)
     amask = rmask[:, None]
     if MASK_K:
         amask &= (kk < K)[None, :]
     a = tl.load(a_row_ptr + kk[None, :], mask=amask, other=0.0)
     a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
-    lo, hi = _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, stride_sg, BN, BK,
-                         a.dtype, DEQ, TMA, MASK_K)
+    lo, hi = _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK,
+                         a.dtype, DEQ, TMA, S32, MASK_K)
     if SWAP:  # acc [BN, BM]: the weights are the MMA's first operand, the few activation rows the second
         acc = tl.dot(lo, tl.trans(a_even), acc, input_precision=PREC)
         acc = tl.dot(hi, tl.trans(a_odd), acc, input_precision=PREC)
@@ -294,8 +300,8 @@ def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, n,
 
 @triton.jit
 def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k_lo, k_hi,
-                  stride_bn, stride_sn, stride_sg, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr,
-                  PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr):
+                  stride_bn, stride_sn, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr,
+                  PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr):
     """a[a_rows, k_lo:k_hi] @ W[n, k_lo:k_hi]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two
     dots. k_lo and k_hi are multiples of 32 (k_hi the end of the tail tile's mask). SWAP computes the
     transpose (W @ a^T), which suits decode: a handful of rows, padded to the MMA's narrow side."""
@@ -307,10 +313,10 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, w_desc, e, n0, sca
     k_full = k_lo + (k_hi - k_lo) // BK * BK
     for k0 in range(k_lo, k_full, BK):
         acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, k_hi, stride_bn,
-                          stride_sn, stride_sg, BM, BN, BK, PREC, DEQ, SWAP, TMA, False)
+                          stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, False)
     if k_full < k_hi:
         acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k_full, k_hi,
-                          stride_bn, stride_sn, stride_sg, BM, BN, BK, PREC, DEQ, SWAP, TMA, True)
+                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, True)
     if SWAP:
         acc = tl.trans(acc)
     return acc
@@ -318,9 +324,10 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, w_desc, e, n0, sca
 
 @triton.jit
 def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr, h_ptr, K, N, E, stride_x,
-                   stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_wsg, stride_be, limit, alpha,
+                   stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
                    TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
-                   PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr):
+                   PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr,
+                   S32: tl.constexpr):
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
     if e >= E:
         return
@@ -331,8 +338,8 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr
     nmask = n < N
     e64 = e.to(tl.int64)
     acc = _mxfp4_matmul(x_ptr, tok, rmask, stride_x, wb_ptr + e64 * stride_wbe, wb_desc, e, tl.program_id(0) * BN,
-                        ws_ptr + e64 * stride_wse, n, nmask, 0, K, stride_wbn, stride_wsn, stride_wsg, BM, BN, BK,
-                        PREC, DEQ, SWAP, TMA)
+                        ws_ptr + e64 * stride_wse, n, nmask, 0, K, stride_wbn, stride_wsn, BM, BN, BK,
+                        PREC, DEQ, SWAP, TMA, S32)
     acc += tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)[None, :]
     gate, up = acc.reshape([BM, BN // 2, 2]).split()  # even columns gate, odd columns up
     gate = tl.minimum(gate, limit)
@@ -346,9 +353,9 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr
 @triton.jit(do_not_specialize=["P"])
 def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr, y_ptr, K, N, E, P,
                      K_CHUNK,
-                     stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_wsg, stride_be,
+                     stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
                      BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr,
-                     DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr):
+                     DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr):
     """Program (N tile, row tile, K split) -> y[split, pair, N tile] (split-K keeps the weight stream wide when
     decode has few row tiles; the bias goes into split 0 only)."""
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
@@ -363,8 +370,8 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, wb_desc
     sp = tl.program_id(2)
     k_lo = tl.multiple_of(sp * K_CHUNK, BK)  # K_CHUNK is a multiple of BK: keeps the 16-byte vector loads
     acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe, wb_desc, e, tl.program_id(0) * BN, ws_ptr + e64 * stride_wse,
-                        n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn, stride_wsn, stride_wsg, BM, BN, BK,
-                        PREC, DEQ, SWAP, TMA)
+                        n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn, stride_wsn, BM, BN, BK,
+                        PREC, DEQ, SWAP, TMA, S32)
     bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
     acc += tl.where(sp == 0, bias, 0.0)[None, :]
     acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]
@@ -429,6 +436,12 @@ def _descriptor(blocks: torch.Tensor, cfg: dict) -> TensorDescriptor | None:
     return TensorDescriptor.from_tensor(blocks.view(E, N, G * 16), [1, cfg["BN"], cfg["BK"] // 2])
 
 
+def _word_scales(scales: torch.Tensor, cfg: dict) -> bool:
+    """_mxfp4_tile's S32: scale rows padded to a multiple of 4 bytes (moe.pad_scale_rows) can be read a 32-bit word
+    (4 groups) at a time, when a K step covers whole words."""
+    return scales.stride(2) == 1 and scales.stride(1) % 4 == 0 and cfg["BK"] % 128 == 0
+
+
 def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
         configs: tuple[dict, dict] | None = None) -> torch.Tensor:
     """Same contract as moe_ref, for MXFP4 experts. `configs` overrides the tile choice (benchmark sweeps)."""
@@ -468,8 +481,8 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
 
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]))](
         x, sorted_pairs, counts, w1b, _descriptor(w1b, up), w1s, b1, h, H, N1, E, x.stride(0), w1b.stride(0),
-        w1b.stride(1), w1s.stride(0), w1s.stride(1), w1s.stride(2), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k,
-        EP=EP, PREC=prec, DEQ=deq, **up)
+        w1b.stride(1), w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k,
+        EP=EP, PREC=prec, DEQ=deq, S32=_word_scales(w1s, up), **up)
     split = down.pop("SPLIT", 1)
     k_chunk = triton.cdiv(triton.cdiv(I, split), down["BK"]) * down["BK"]
     split = triton.cdiv(I, k_chunk)
@@ -477,7 +490,8 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
     _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]), split)](
         h, sorted_pairs, counts, weights.contiguous(), w2b, _descriptor(w2b, down), w2s, b2, y, I, H, E, P, k_chunk,
         w2b.stride(0),
-        w2b.stride(1), w2s.stride(0), w2s.stride(1), w2s.stride(2), b2.stride(0), EP=EP, PREC=prec, DEQ=deq, **down)
+        w2b.stride(1), w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
+        S32=_word_scales(w2s, down), **down)
     block = min(1024, triton.next_power_of_2(H))
     _sum_k_kernel[(T, triton.cdiv(H, block))](y, out, H, P, SPLIT=split, TOPK=top_k, BLOCK=block)
     return out

@@ -80,7 +80,7 @@ def test_moe(T, experts_used, dtype):
 SMALL = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96: a K tail after one full tile
 SWAP = dict(SMALL, SWAP=True)
 TMA = dict(SMALL, TMA=True)
-WORDS = dict(SMALL, BK=128)  # a whole 32-bit word of scales per K step
+WORDS = dict(SMALL, BK=128, S32=True)  # a whole 32-bit word of scales per K step
 
 
 @pytest.mark.parametrize("T,k,configs,dtype", [
@@ -169,4 +169,4 @@ def test_gpu_moe_tiles_and_dequant(T):
     close(moe(x, weights, idx, one_mul, LIMIT), ref, 2e-2)
     words = dict(one_mul, **{k: pad_scale_rows(one_mul[k]) for k in ("w1_scales", "w2_scales")})
     for cfg in moe_candidates(T):
-        close(moe(x, weights, idx, words, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
+        close(moe(x, weights, idx, words, LIMIT, configs=(dict(cfg, S32=True), dict(cfg, S32=True))), ref, 2e-2)

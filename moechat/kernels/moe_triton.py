@@ -413,10 +413,10 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         mid = dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SWAP=True, TMA=True)
         return mid, mid
     if rows <= 64:
-        mid = dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3, TMA=True)
+        mid = dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3, TMA=True, S32=True)
         return mid, mid
     # prefill: a 128 x 256 tile halves the dequantization per FLOP against 128 x 128 (8k tokens: up 3.49 -> 2.86 ms)
-    up = dict(BM=128, BN=256, BK=128, num_warps=8, num_stages=3)
+    up = dict(BM=128, BN=256, BK=128, num_warps=8, num_stages=3, S32=True)
     return up, dict(up, BN=128) if rows <= 256 else dict(BM=256, BN=128, BK=64, num_warps=8, num_stages=3)
 
 
@@ -437,9 +437,10 @@ def _descriptor(blocks: torch.Tensor, cfg: dict) -> TensorDescriptor | None:
 
 
 def _word_scales(scales: torch.Tensor, cfg: dict) -> bool:
-    """_mxfp4_tile's S32: scale rows padded to a multiple of 4 bytes (moe.pad_scale_rows) can be read a 32-bit word
-    (4 groups) at a time, when a K step covers whole words."""
-    return scales.stride(2) == 1 and scales.stride(1) % 4 == 0 and cfg["BK"] % 128 == 0
+    """_mxfp4_tile's S32, asked for by a tile config: scale rows padded to a multiple of 4 bytes
+    (moe.pad_scale_rows) are read a 32-bit word (4 groups) at a time, when a K step covers whole words. It pays at
+    big tiles (8192 tokens: -2%) and costs at decode tiles (T=1: +18%) on the H100 (bench/NOTES.md)."""
+    return cfg.pop("S32", False) and scales.stride(2) == 1 and scales.stride(1) % 4 == 0 and cfg["BK"] % 128 == 0
 
 
 def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
@@ -473,6 +474,7 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
     for cfg in (up, down):
         cfg.setdefault("SWAP", False)
         cfg.setdefault("TMA", False)
+    s32_up, s32_down = _word_scales(w1s, up), _word_scales(w2s, down)
     prec = _precision(x.dtype)
     h = torch.empty((P, I), dtype=x.dtype, device=dev)
 
@@ -482,16 +484,15 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]))](
         x, sorted_pairs, counts, w1b, _descriptor(w1b, up), w1s, b1, h, H, N1, E, x.stride(0), w1b.stride(0),
         w1b.stride(1), w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k,
-        EP=EP, PREC=prec, DEQ=deq, S32=_word_scales(w1s, up), **up)
+        EP=EP, PREC=prec, DEQ=deq, S32=s32_up, **up)
     split = down.pop("SPLIT", 1)
     k_chunk = triton.cdiv(triton.cdiv(I, split), down["BK"]) * down["BK"]
     split = triton.cdiv(I, k_chunk)
     y = torch.empty((split, P, H), dtype=torch.float32, device=dev)
     _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]), split)](
         h, sorted_pairs, counts, weights.contiguous(), w2b, _descriptor(w2b, down), w2s, b2, y, I, H, E, P, k_chunk,
-        w2b.stride(0),
-        w2b.stride(1), w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
-        S32=_word_scales(w2s, down), **down)
+        w2b.stride(0), w2b.stride(1), w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
+        S32=s32_down, **down)
     block = min(1024, triton.next_power_of_2(H))
     _sum_k_kernel[(T, triton.cdiv(H, block))](y, out, H, P, SPLIT=split, TOPK=top_k, BLOCK=block)
     return out

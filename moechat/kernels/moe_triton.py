@@ -5,7 +5,7 @@ moe:   pairs (token, slot) are counted per expert and scattered into expert orde
        sync, so decode can be captured in a CUDA graph); then
        up   = per expert tile: gather x rows, x @ w1^T reading MXFP4 nibbles + e8m0 scales and dequantizing
               in registers, + bias, clamped SwiGLU on the interleaved gate/up columns -> h (expert order);
-       down = h @ w2^T (MXFP4 again) + bias, times the pair's routing weight -> y [T, k, H] fp32;
+       down = h @ w2^T (MXFP4 again) + bias, times the pair's routing weight -> y [T, k, H];
        sum  = y summed over k per token (a fixed order: deterministic, unlike atomics).
 Each GEMM program finds its (expert, rows) from the per-expert counts, so the grid is a static bound:
 min(pairs, ceil(pairs / BM) + experts) row tiles, the extras exit at once. Decode-sized batches use a
@@ -375,7 +375,7 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, wb_desc
     bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
     acc += tl.where(sp == 0, bias, 0.0)[None, :]
     acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]
-    tl.store(y_ptr + (sp * P + pair[:, None]).to(tl.int64) * N + n[None, :], acc,
+    tl.store(y_ptr + (sp * P + pair[:, None]).to(tl.int64) * N + n[None, :], acc.to(y_ptr.dtype.element_ty),
              mask=rmask[:, None] & nmask[None, :])
 
 
@@ -488,7 +488,9 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
     split = down.pop("SPLIT", 1)
     k_chunk = triton.cdiv(triton.cdiv(I, split), down["BK"]) * down["BK"]
     split = triton.cdiv(I, k_chunk)
-    y = torch.empty((split, P, H), dtype=torch.float32, device=dev)
+    # one K split: each pair's weighted output rounded once to the activation dtype, as the reference rounds
+    # its expert outputs (and half the bytes of fp32 at prefill); K splits keep fp32 partial sums
+    y = torch.empty((split, P, H), dtype=x.dtype if split == 1 else torch.float32, device=dev)
     _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]), split)](
         h, sorted_pairs, counts, weights.contiguous(), w2b, _descriptor(w2b, down), w2s, b2, y, I, H, E, P, k_chunk,
         w2b.stride(0), w2b.stride(1), w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,

@@ -76,6 +76,9 @@ def test_second_chat_turn_prefills_only_new_tokens(tok):
     # only the tokens past the cached blocks are prefilled
     assert prefilled == len(p2) - out2.cached_tokens
     assert prefilled < len(p2) - len(p1) + bs
+    snap = e.snapshot()  # what the TUI's status line shows
+    assert snap["cached_prompt_tokens"] == out1.cached_tokens + out2.cached_tokens
+    assert abs(snap["mean_ttft_s"] - (out1.ttft_s + out2.ttft_s) / 2) < 1e-3
 
 
 def test_eviction_under_a_tiny_pool_keeps_outputs_right(prompts, alone):

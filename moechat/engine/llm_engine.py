@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
@@ -85,7 +85,8 @@ class EngineStats:
     prefill_time: float = 0.0
     decode_time: float = 0.0
     steps: int = 0
-    ttfts: list[float] = field(default_factory=list)
+    ttft_total: float = 0.0  # a running sum, not a list: a long-lived engine (the TUI's) must not grow
+    first_tokens: int = 0
 
 
 class LLMEngine:
@@ -262,7 +263,8 @@ class LLMEngine:
             seq.tokens.append(tok)
             if seq.first_token_time is None:
                 seq.first_token_time = now
-                self.stats.ttfts.append(now - seq.arrival)
+                self.stats.ttft_total += now - seq.arrival
+                self.stats.first_tokens += 1
             reason = self._stop_reason(seq, tok)
             if reason:
                 self._finish(seq, reason)
@@ -337,6 +339,6 @@ class LLMEngine:
             "prefix_hit_rate": s.cached_prompt_tokens / prompt if prompt else 0.0,
             "prefill_tokens_per_s": s.prefill_tokens / s.prefill_time if s.prefill_time else 0.0,
             "decode_tokens_per_s": s.decode_tokens / s.decode_time if s.decode_time else 0.0,
-            "mean_ttft_s": sum(s.ttfts) / len(s.ttfts) if s.ttfts else None,
+            "mean_ttft_s": s.ttft_total / s.first_tokens if s.first_tokens else None,
             "preemptions": self.scheduler.num_preemptions,
         }

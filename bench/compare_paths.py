@@ -23,13 +23,7 @@ params = SamplingParams(temperature=0.0, max_tokens=32, stop_token_ids=())
 def run(kernels: str, dtype: str):
     os.environ["MOECHAT_KERNELS"] = kernels
     e = LLMEngine(EngineArgs(model=MODEL, dtype=dtype, kv_cache_gb=4, max_num_seqs=16, cuda_graphs=False))
-    from moechat.engine.scheduler import ScheduledChunk
-    from moechat.engine.sequence import Sequence
-
-    seq = Sequence(10**6, list(prompts[0]), params)
-    e.blocks.allocate(seq, seq.length)
-    logits = e.runner.run([ScheduledChunk(seq, 0, seq.length)])[0].clone()
-    e.blocks.release(seq)
+    logits = e.prompt_logits(prompts[0]).clone()
     outs = [o.new_token_ids for o in e.generate(prompts, params)]
     del e
     gc.collect()

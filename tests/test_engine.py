@@ -147,4 +147,5 @@ def test_warmup_leaves_no_trace(prompts, alone):
     e.warmup()
     assert e.blocks.num_free == e.blocks.num_blocks and e.blocks.cache.num_nodes == 0
     assert e.blocks.num_swa_free == e.blocks.num_swa_blocks
+    assert e.prompt_logits([0] * e.max_model_len) is None  # a prompt the context cannot hold is skipped
     assert [o.new_token_ids for o in e.generate(prompts, GREEDY)] == alone

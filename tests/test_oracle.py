@@ -63,21 +63,9 @@ def test_greedy_tokens_and_logits_match_transformers(layout, checkpoint_dirs, pr
         ref_tokens, ref_logits = oracle_greedy(oracle, ids, NEW_TOKENS)
         assert out.new_token_ids == ref_tokens
         # last-position logits of the prompt, computed by our prefill path
-        ours = engine_prefill_logits(engine, ids)
+        ours = engine.prompt_logits(ids)
         rel = (ours - ref_logits).norm() / ref_logits.norm()
         assert rel < 1e-4, f"relative logits error {rel:.2e}"
-
-
-def engine_prefill_logits(engine: LLMEngine, ids: list[int]) -> torch.Tensor:
-    from moechat.engine.scheduler import ScheduledChunk
-    from moechat.engine.sequence import Sequence
-
-    seq = Sequence(10**6, list(ids), SamplingParams())
-    assert engine.blocks.allocate(seq, len(ids))
-    try:
-        return engine.runner.run([ScheduledChunk(seq, 0, len(ids))])[0]
-    finally:
-        engine.blocks.release(seq)
 
 
 def test_batched_prefill_equals_one_at_a_time(checkpoint_dirs, prompts_ids):

@@ -143,17 +143,24 @@ class LLMEngine:
         """One prefill per power-of-two size (the kernels' tile and chunk choices change at powers of two),
         cold and on top of a cached prefix, so that Triton compiles now rather than in the middle of
         someone's request (decode is compiled by the graph capture)."""
-        bs = self.args.block_size
         sizes = [16 << k for k in range(20) if 16 << k < self.args.max_num_batched_tokens]
         for n in sizes + [self.args.max_num_batched_tokens]:
-            for prefix in (0, bs):
-                seq = Sequence(-1, [0] * (prefix + n), SamplingParams(max_tokens=1))
-                if prefix + n >= self.max_model_len or not self.blocks.allocate(seq, prefix + n):
-                    continue
-                if prefix:
-                    self.runner.run([ScheduledChunk(seq, 0, prefix)])
-                self.runner.run([ScheduledChunk(seq, prefix, n)])
-                self.blocks.release(seq)
+            for prefix in (0, self.args.block_size):
+                self.prompt_logits([0] * (prefix + n), cached=prefix)
+
+    def prompt_logits(self, ids: list[int], cached: int = 0) -> torch.Tensor | None:
+        """float32 logits after the last of `ids`, computed outside the scheduler (the blocks are freed after);
+        the first `cached` tokens go first as a chunk of their own, as a cached prefix would. None when the
+        context or the pool cannot hold the prompt."""
+        seq = Sequence(-1, list(ids), SamplingParams(max_tokens=1))
+        if len(ids) >= self.max_model_len or not self.blocks.allocate(seq, len(ids)):
+            return None
+        try:
+            if cached:
+                self.runner.run([ScheduledChunk(seq, 0, cached)])
+            return self.runner.run([ScheduledChunk(seq, cached, len(ids) - cached)])[0]
+        finally:
+            self.blocks.release(seq)
 
     def _pool_sizes(self) -> tuple[int, int]:
         """(full-pool blocks, sliding-pool blocks) from the memory budget; 0 sliding blocks: no trimming."""

@@ -255,6 +255,11 @@ async def test_returning_to_a_session_reuses_its_cached_prefix(tmp_path):
         assert stats["cached_tokens"] >= 16, stats
         assert f"{stats['cached_tokens']} reused + " in str(chat.status.render())
         assert "KV " in str(chat.status.render())
+        await pilot.resize_terminal(70, 30)  # too narrow for the full line: the compact one keeps every part
+        await pilot.pause()
+        line = str(chat.status.render())
+        assert "reused" not in line and "TTFT" in line and "KV " in line and "%" in line, line
+        assert chat.status.render().cell_len <= chat.status.content_size.width, line
 
 
 async def test_engine_error_shows_in_the_reply_and_the_next_message_works(tmp_path):

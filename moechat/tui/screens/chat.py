@@ -33,7 +33,7 @@ from moechat.tui.screens.settings import SettingsScreen
 from moechat.tui.store import Session, SessionSettings
 from moechat.tui.widgets.composer import Composer
 from moechat.tui.widgets.session_list import SessionList
-from moechat.tui.widgets.status_bar import StatusBar, kv_text, reply_stats_text
+from moechat.tui.widgets.status_bar import StatusBar
 from moechat.tui.widgets.transcript import MessageView, Transcript
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class ChatScreen(Screen):
     async def on_mount(self) -> None:
         self.draft_settings = self._defaults()
         c = self.app.engine_choice
-        self.status.engine = f"{c.model} · {c.device or 'auto'}"  # dtype and KV size: the settings screen
+        self.status.model, self.status.device = c.model, c.device or "auto"  # dtype and KV size: the settings screen
         self.app.sync_engine_state(self.status)
         if self.app.size.width < 72:
             self.sidebar.display = False
@@ -138,7 +138,7 @@ class ChatScreen(Screen):
         self.update_title()
         self.refresh_sessions()
         last = next((m for m in reversed(messages) if m.stats), None)
-        self.status.reply = reply_stats_text(last.stats) if last else ""
+        self.status.reply_stats = last.stats if last else None
 
     def empty_hint(self) -> str:
         if self.app.engine_error:
@@ -265,7 +265,7 @@ class ChatScreen(Screen):
                 await reply.view.finish(status, error)
             self.status.streaming = len(self.replies)
             if stats is not None and self.session is not None and self.session.id == reply.session_id:
-                self.status.reply = reply_stats_text(stats)
+                self.status.reply_stats = stats
             self.refresh_kv()
             if self.is_attached:
                 self.refresh_sessions()
@@ -289,7 +289,7 @@ class ChatScreen(Screen):
         worker = self.app.engine_worker
         if worker is not None and self.app.engine_ready:
             try:
-                self.status.kv = kv_text(worker.stats())
+                self.status.engine_stats = worker.stats()
             except Exception:
                 pass
 

@@ -9,7 +9,8 @@ moe:   pairs (token, slot) are counted per expert and scattered into expert orde
        sum  = y summed over k per token (a fixed order: deterministic, unlike atomics).
 Each GEMM program finds its (expert, rows) from the per-expert counts, so the grid is a static bound:
 min(pairs, ceil(pairs / BM) + experts) row tiles, the extras exit at once. Decode-sized batches use a
-16-row tile; prefill uses large tiles (see _configs).
+16-row tile; prefill uses large tiles. A tile config may also transpose the product (SWAP), load the packed
+bytes through TMA (TMA) and read scale rows as 32-bit words (S32); _configs picks per size from the H100 sweep.
 """
 
 from __future__ import annotations

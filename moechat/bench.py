@@ -140,7 +140,7 @@ def finish(engine: LLMEngine, r: dict) -> dict:
     if engine.device.type == "cuda":
         from moechat.kernels.bench import copy_bandwidth  # triton is imported only where a GPU is
 
-        bw = copy_bandwidth(1 << 28)  # the KV cache holds most of the memory: 2 x 256 MiB (still >> L2)
+        bw = copy_bandwidth()
     if bw:
         r["copy_bandwidth_GBs"] = bw / 1e9
         r["roofline_decode_tok_s_1"] = bw / decode_bytes_per_token(engine)

@@ -78,7 +78,8 @@ def main() -> None:
     mix = loop_mix(k.asm["cubin"])
     weights = a.bn * a.bk / (32 * a.warps)  # weights dequantized per thread per loop iteration
     total = sum(mix.values())
-    print(f"{a.kernel} BM={a.bm} BN={a.bn} BK={a.bk} warps={a.warps} swap={a.swap} deq={a.deq} tma={a.tma} s32={a.s32}: {total} "
+    print(f"{a.kernel} BM={a.bm} BN={a.bn} BK={a.bk} warps={a.warps} swap={a.swap} deq={a.deq} tma={a.tma} "
+          f"s32={a.s32}: {total} "
           f"instructions"
           f" per iteration per thread, {total / weights:.2f} per weight")
     print("  " + ", ".join(f"{op} {n}" for op, n in mix.most_common(16)))

@@ -84,9 +84,12 @@ def random_experts(layers: int) -> list[dict]:
 
     E, H, I = EXPERTS, HIDDEN, INTER
     # as the engine holds them: scale rows padded to 32-bit words, one multiply per weight pair
-    return [{"w1_blocks": u8(E, 2 * I, H // 32, 16), "w1_scales": pad_scale_rows(u8(E, 2 * I, H // 32, low=119, high=122)),
+    def scales(*shape):
+        return pad_scale_rows(u8(*shape, low=119, high=122))
+
+    return [{"w1_blocks": u8(E, 2 * I, H // 32, 16), "w1_scales": scales(E, 2 * I, H // 32),
              "w1_bias": 0.1 * torch.randn(E, 2 * I, device="cuda", dtype=BF16),
-             "w2_blocks": u8(E, H, I // 32, 16), "w2_scales": pad_scale_rows(u8(E, H, I // 32, low=119, high=122)),
+             "w2_blocks": u8(E, H, I // 32, 16), "w2_scales": scales(E, H, I // 32),
              "w2_bias": 0.1 * torch.randn(E, H, device="cuda", dtype=BF16), "max_scale": 121} for _ in range(layers)]
 
 
@@ -184,11 +187,13 @@ def sweep_decode(layers: list[dict]) -> list[str]:
         routes = [moe_triton.route(x, w, rb, TOP_K) for w in rw]
         up, down = moe_triton._configs(T * TOP_K, EXPERTS, BF16, torch.device("cuda"))
         for split in (1, 2, 4, 8):
-            t = kernel_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=(up, dict(down, SPLIT=split)))
+            cfg = (up, dict(down, SPLIT=split))
+            t = kernel_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=cfg)
                            for ex, r in zip(layers, routes)])
             notes.append(f"sweep moe T={T} down split {split} {down}: " +
                          ", ".join(f"{k.strip('_').split('_kernel')[0]} {v:.1f}" for k, v in sorted(t.items())))
-        for cfg in (dict(BT=16, BK=128, SPLIT=1, num_warps=4, num_stages=3), dict(BT=16, BK=64, SPLIT=16, num_warps=4, num_stages=2),
+        for cfg in (dict(BT=16, BK=128, SPLIT=1, num_warps=4, num_stages=3),
+                    dict(BT=16, BK=64, SPLIT=16, num_warps=4, num_stages=2),
                     dict(BT=16, BK=128, SPLIT=8, num_warps=4, num_stages=2)):
             t = kernel_us([lambda w=w: moe_triton.route(x, w, rb, TOP_K, config=cfg) for w in rw])
             us = graph_us([lambda w=w: moe_triton.route(x, w, rb, TOP_K, config=cfg) for w in rw])

@@ -370,9 +370,9 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, wb_desc
     e64 = e.to(tl.int64)
     sp = tl.program_id(2)
     k_lo = tl.multiple_of(sp * K_CHUNK, BK)  # K_CHUNK is a multiple of BK: keeps the 16-byte vector loads
-    acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe, wb_desc, e, tl.program_id(0) * BN, ws_ptr + e64 * stride_wse,
-                        n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn, stride_wsn, BM, BN, BK,
-                        PREC, DEQ, SWAP, TMA, S32)
+    acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe, wb_desc, e, tl.program_id(0) * BN,
+                        ws_ptr + e64 * stride_wse, n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn,
+                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32)
     bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
     acc += tl.where(sp == 0, bias, 0.0)[None, :]
     acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]

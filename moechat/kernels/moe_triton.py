@@ -234,40 +234,33 @@ def _fp4_to_float(nib):
 
 
 @triton.jit
-def _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN: tl.constexpr, BK: tl.constexpr, S32: tl.constexpr):
-    """e8m0 scale bytes [BN, BK/32] of rows n for columns k0:k0+BK (127 past K; safe to ask past the end).
-    S32: rows padded to 4 bytes, one aligned 32-bit load per row brings 4 groups (128 columns)."""
-    if S32:
-        w = k0 // 128 + tl.arange(0, BK // 128)
-        words = tl.load(scales_ptr.to(tl.pointer_type(tl.int32)) + n[:, None] * (stride_sn // 4) + w[None, :],
-                        mask=nmask[:, None] & (w < stride_sn // 4)[None, :], other=0)
-        s = ((words[:, :, None] >> (8 * tl.arange(0, 4))[None, None, :]) & 0xFF).reshape([BN, BK // 32])
-        s = s.to(tl.uint8)
-    else:
-        kg = k0 // 32 + tl.arange(0, BK // 32)
-        s = tl.load(scales_ptr + n[:, None] * stride_sn + kg[None, :], mask=nmask[:, None] & (kg < K // 32)[None, :],
-                    other=127)
-    return s
-
-
-@triton.jit
-def _mxfp4_tile(blocks_ptr, w_desc, e, n0, s, n, nmask, k0, K, stride_bn,
+def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
                 BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr, TMA: tl.constexpr,
-                MASK_K: tl.constexpr):
-    """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers with their scale bytes s ->
-    (even columns, odd columns), each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its
-    high nibble. DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale byte
-    is <= 128. TMA: the packed bytes come through a tensor descriptor over [E, N, K/2] (rows past N read as 0)."""
+                S32: tl.constexpr, MASK_K: tl.constexpr):
+    """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> (even columns, odd columns),
+    each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble.
+    DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale byte is <= 128.
+    TMA: the packed bytes come through a tensor descriptor over [E, N, K/2] (rows past N read as zeros)."""
     kb = k0 // 2 + tl.arange(0, BK // 2)
+    kg = k0 // 32 + tl.arange(0, BK // 32)
     bmask = nmask[:, None]
+    smask = nmask[:, None]
     if MASK_K:  # only the tail tile: a mask that varies along a row stops the loads from vectorizing
         bmask &= (kb < K // 2)[None, :]
+        smask &= (kg < K // 32)[None, :]
     if TMA:
         packed = w_desc.load([e, n0, k0 // 2]).reshape([BN, BK // 2])
         if MASK_K:  # a split's tail tile reads into the next split: those columns must not count
             packed = tl.where((kb < K // 2)[None, :], packed, 0)
     else:
         packed = tl.load(blocks_ptr + n[:, None] * stride_bn + kb[None, :], mask=bmask, other=0)
+    if S32:  # rows padded to 4 bytes: one aligned 32-bit load per row brings 4 groups (128 columns)
+        words = tl.load(scales_ptr.to(tl.pointer_type(tl.int32)) + n[:, None] * (stride_sn // 4)
+                        + (k0 // 128 + tl.arange(0, BK // 128))[None, :], mask=nmask[:, None], other=0)
+        s = ((words[:, :, None] >> (8 * tl.arange(0, 4))[None, None, :]) & 0xFF).reshape([BN, BK // 32])
+        s = s.to(tl.uint8)
+    else:
+        s = tl.load(scales_ptr + n[:, None] * stride_sn + kg[None, :], mask=smask, other=127)
     if DEQ == 0:
         scale = (s.to(tl.int32) << 23).to(tl.float32, bitcast=True)[:, :, None]  # 2^(s-127)
         lo = (_fp4_to_float(packed & 0xF).reshape([BN, BK // 32, 16]) * scale).reshape([BN, BK // 2]).to(DTYPE)
@@ -286,17 +279,17 @@ def _mxfp4_tile(blocks_ptr, w_desc, e, n0, s, n, nmask, k0, K, stride_bn,
 
 
 @triton.jit
-def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, s, n, nmask, k0, K, stride_bn,
+def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn,
                 BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr,
-                DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, MASK_K: tl.constexpr):
+                DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr, MASK_K: tl.constexpr):
     kk = k0 + tl.arange(0, BK)
     amask = rmask[:, None]
     if MASK_K:
         amask &= (kk < K)[None, :]
     a = tl.load(a_row_ptr + kk[None, :], mask=amask, other=0.0)
     a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
-    lo, hi = _mxfp4_tile(blocks_ptr, w_desc, e, n0, s, n, nmask, k0, K, stride_bn, BN, BK, a.dtype, DEQ, TMA,
-                         MASK_K)
+    lo, hi = _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK,
+                         a.dtype, DEQ, TMA, S32, MASK_K)
     if SWAP:  # acc [BN, BM]: the weights are the MMA's first operand, the few activation rows the second
         acc = tl.dot(lo, tl.trans(a_even), acc, input_precision=PREC)
         acc = tl.dot(hi, tl.trans(a_odd), acc, input_precision=PREC)
@@ -312,32 +305,19 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, w_desc, e, n0, sca
                   PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr):
     """a[a_rows, k_lo:k_hi] @ W[n, k_lo:k_hi]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two
     dots. k_lo and k_hi are multiples of 32 (k_hi the end of the tail tile's mask). SWAP computes the
-    transpose (W @ a^T), which suits decode: a handful of rows, padded to the MMA's narrow side.
-    Scale bytes: the pipeliner turns 32-bit word loads (S32) into asynchronous copies, but not byte loads, which
-    would make every K step wait for memory (SASS: two LDG.U8 ahead of the dequantization); those are fetched
-    one K step ahead here."""
+    transpose (W @ a^T), which suits decode: a handful of rows, padded to the MMA's narrow side."""
     if SWAP:
         acc = tl.zeros([BN, BM], tl.float32)
     else:
         acc = tl.zeros([BM, BN], tl.float32)
     a_row_ptr = a_ptr + a_rows[:, None].to(tl.int64) * stride_a
     k_full = k_lo + (k_hi - k_lo) // BK * BK
-    s = _scales(scales_ptr, n, nmask, k_lo, k_hi, stride_sn, BN, BK, S32)
     for k0 in range(k_lo, k_full, BK):
-        if S32:
-            s = _scales(scales_ptr, n, nmask, k0, k_hi, stride_sn, BN, BK, S32)
-            acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, s, n, nmask, k0, k_hi, stride_bn,
-                              BM, BN, BK, PREC, DEQ, SWAP, TMA, False)
-        else:
-            s_next = _scales(scales_ptr, n, nmask, k0 + BK, k_hi, stride_sn, BN, BK, S32)
-            acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, s, n, nmask, k0, k_hi, stride_bn,
-                              BM, BN, BK, PREC, DEQ, SWAP, TMA, False)
-            s = s_next
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k0, k_hi, stride_bn,
+                          stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, False)
     if k_full < k_hi:
-        if S32:
-            s = _scales(scales_ptr, n, nmask, k_full, k_hi, stride_sn, BN, BK, S32)
-        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, s, n, nmask, k_full, k_hi, stride_bn,
-                          BM, BN, BK, PREC, DEQ, SWAP, TMA, True)
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k_full, k_hi,
+                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, True)
     if SWAP:
         acc = tl.trans(acc)
     return acc

@@ -12,6 +12,6 @@ timeout 150 python3 -m moechat bench --model synthetic:gpt-oss-20b --dtype bfloa
 echo "e2e rc=$? $(( $(date +%s) - T0 ))s"
 [ -n "$PROFILE" ] && timeout 100 python3 bench/profile_decode.py >$OUT/profile.txt 2>&1
 echo "=== pytest"; tail -5 $OUT/pytest.txt
-echo "=== kernels"; grep -E "device:|^moe|^route|sweep gemv|sweep route|add_rmsnorm +T=1 |rope_write_kv +T=1 |attn decode +B=1 |Error|error" $OUT/kbench.txt | head -60
+echo "=== kernels"; grep -E "device:|^moe|^route|sweep moe|sweep route|add_rmsnorm +T=1 |rope_write_kv +T=1 |attn decode +B=1 |Error|error" $OUT/kbench.txt | head -60
 echo "=== e2e"; tail -15 $OUT/e2e.txt
 [ -f $OUT/profile.txt ] && { echo "=== profile"; head -30 $OUT/profile.txt; }

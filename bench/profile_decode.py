@@ -9,6 +9,7 @@ from collections import defaultdict
 
 import torch
 
+from moechat.bench import graph_replay_ms
 from moechat.engine.llm_engine import EngineArgs, LLMEngine
 from moechat.engine.sampling import SamplingParams
 
@@ -39,13 +40,7 @@ def main() -> None:
     print(f"kernels per step {n:.0f}, summed kernel time {total:.0f} us")
     for name, (us, cnt) in sorted(per.items(), key=lambda kv: -kv[1][0])[:25]:
         print(f"{us:8.1f} us {cnt:5.0f}x {us / max(cnt, 1):7.2f} us/call  {name[:90]}")
-    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    s.record()
-    for _ in range(50):
-        g.replay()
-    e.record()
-    torch.cuda.synchronize()
-    print(f"graph replay {s.elapsed_time(e) / 50 * 1e3:.0f} us per step")
+    print(f"graph replay {graph_replay_ms(engine) * 1e3:.0f} us per step")
 
 
 if __name__ == "__main__":

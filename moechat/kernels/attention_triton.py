@@ -20,7 +20,7 @@ LOG2E: tl.constexpr = tl.constexpr(1.4426950408889634)
 NEG: tl.constexpr = tl.constexpr(-1.0e30)  # finite "minus infinity": an empty split or row must never produce inf - inf
 
 
-def _precision(dtype: torch.dtype) -> str:
+def mma_precision(dtype: torch.dtype) -> str:
     # fp32 callers want the oracle's numbers, not tf32's
     return "ieee" if dtype == torch.float32 else "tf32"
 
@@ -193,7 +193,7 @@ def paged_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tenso
     S = batch.num_seqs
     if T == 0 or S == 0:
         return out
-    prec = _precision(q.dtype)
+    prec = mma_precision(q.dtype)
     qk_scale = scale * LOG2E.value
     common = dict(PAGE=page, D=D, PREC=prec)
     if batch.max_query_len == 1:

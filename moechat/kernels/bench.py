@@ -93,9 +93,16 @@ def random_experts(layers: int) -> list[dict]:
              "w2_bias": 0.1 * torch.randn(E, H, device="cuda", dtype=BF16), "max_scale": 121} for _ in range(layers)]
 
 
-def expert_bytes(ex: dict, used: int) -> int:
-    per = sum(t[0].numel() * t.element_size() for t in ex.values() if isinstance(t, torch.Tensor))
-    return used * per
+def expert_bytes(ex: dict) -> int:
+    """Bytes of one expert (packed weights, scales, biases)."""
+    return sum(t[0].numel() * t.element_size() for t in ex.values() if isinstance(t, torch.Tensor))
+
+
+def random_routes(x: torch.Tensor, layers: list) -> tuple[list, torch.Tensor, list]:
+    """A random router per layer: (router weights, router bias, each layer's (weights, experts) for x)."""
+    rw = [0.02 * torch.randn(EXPERTS, HIDDEN, device="cuda", dtype=BF16) for _ in layers]
+    rb = torch.zeros(EXPERTS, device="cuda", dtype=BF16)
+    return rw, rb, [moe_triton.route(x, w, rb, TOP_K) for w in rw]
 
 
 def decode_batch(B: int, ctx: int) -> tuple[AttentionBatch, int]:
@@ -155,13 +162,11 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
     notes = []
     for T in sizes:
         x = torch.randn(T, HIDDEN, device="cuda", dtype=BF16)
-        rw = [0.02 * torch.randn(EXPERTS, HIDDEN, device="cuda", dtype=BF16) for _ in layers]
-        rb = torch.zeros(EXPERTS, device="cuda", dtype=BF16)
-        routes = [moe_triton.route(x, w, rb, TOP_K) for w in rw]
+        rw, rb, routes = random_routes(x, layers)
         used = sum(int(torch.unique(i).numel()) for _, i in routes) / len(layers)
         us = graph_us([lambda w=w: moe_triton.route(x, w, rb, TOP_K) for w in rw])
         tab.add("route", f"T={T}", us, EXPERTS * HIDDEN * 2 + T * HIDDEN * 2, 2 * T * HIDDEN * EXPERTS)
-        nbytes = expert_bytes(layers[0], 1) * used + 2 * T * HIDDEN * 2
+        nbytes = expert_bytes(layers[0]) * used + 2 * T * HIDDEN * 2
         flops = 2 * T * TOP_K * (2 * INTER * HIDDEN + INTER * HIDDEN)
         us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)])
         tab.add("moe", f"T={T} ({used:.0f}E)", us, nbytes, flops)
@@ -180,11 +185,9 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
 def sweep_decode(layers: list[dict]) -> list[str]:
     """Profiler times at decode sizes: the grouped down GEMM's K splits, the route's tiles."""
     notes = []
-    rb = torch.zeros(EXPERTS, device="cuda", dtype=BF16)
-    rw = [0.02 * torch.randn(EXPERTS, HIDDEN, device="cuda", dtype=BF16) for _ in layers]
     for T in (1, 8):
         x = torch.randn(T, HIDDEN, device="cuda", dtype=BF16)
-        routes = [moe_triton.route(x, w, rb, TOP_K) for w in rw]
+        rw, rb, routes = random_routes(x, layers)
         up, down = moe_triton._configs(T * TOP_K, EXPERTS, BF16, torch.device("cuda"))
         for split in (1, 2, 4, 8):
             cfg = (up, dict(down, SPLIT=split))
@@ -215,7 +218,7 @@ def moe_candidates(T: int) -> list[dict]:
             (256, 128)) for bk in (64, 128) for tma in (False, True)]
 
 
-def sweep_moe(T: int, x, layers, routes, label: str = "") -> list[str]:
+def sweep_moe(T: int, x, layers, routes) -> list[str]:
     best: dict[str, tuple[float, dict]] = {}
     for cfg in moe_candidates(T):
         try:
@@ -228,8 +231,8 @@ def sweep_moe(T: int, x, layers, routes, label: str = "") -> list[str]:
             us = sum(v for k, v in times.items() if name in k)
             if name not in best or us < best[name][0]:
                 best[name] = (us, cfg)
-        print(f"  {label}T={T} {cfg}: " + ", ".join(f"{k[:24]} {v:.1f}" for k, v in sorted(times.items())))
-    return [f"sweep {label}moe T={T}: {k} best {v[0]:.1f} us with {v[1]}" for k, v in best.items()]
+        print(f"  T={T} {cfg}: " + ", ".join(f"{k[:24]} {v:.1f}" for k, v in sorted(times.items())))
+    return [f"sweep moe T={T}: {k} best {v[0]:.1f} us with {v[1]}" for k, v in best.items()]
 
 
 def bench_attention(tab: Table, sweep: bool) -> list[str]:
@@ -288,10 +291,11 @@ def run_kernel_bench(args) -> str:
     head = (f"device: {torch.cuda.get_device_name()}  copy bandwidth {bw / 1e9:.0f} GB/s  "
             f"bf16 matmul {rate / 1e12:.0f} TFLOP/s")
     bench_small_ops(tab, DECODE_SIZES + PREFILL_SIZES)
-    notes = bench_moe(tab, DECODE_SIZES + PREFILL_SIZES, random_experts(4), sweep in ("moe", "all"))
+    layers = random_experts(4)
+    notes = bench_moe(tab, DECODE_SIZES + PREFILL_SIZES, layers, sweep in ("moe", "all"))
     notes += bench_attention(tab, sweep in ("attention", "all"))
     if sweep in ("decode", "all"):
-        notes += sweep_decode(random_experts(4))
+        notes += sweep_decode(layers)
     return "\n".join([head, str(tab)] + notes)
 
 

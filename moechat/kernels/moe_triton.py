@@ -20,11 +20,8 @@ import triton
 import triton.language as tl
 from triton.tools.tensor_descriptor import TensorDescriptor
 
+from moechat.kernels.attention_triton import mma_precision
 from moechat.kernels.moe import SWIGLU_ALPHA
-
-
-def _precision(dtype: torch.dtype) -> str:
-    return "ieee" if dtype == torch.float32 else "tf32"
 
 
 @triton.jit
@@ -119,6 +116,12 @@ def _route_config(T: int, device: torch.device) -> dict:
     return dict(BT=64, BK=128, SPLIT=1, num_warps=4, num_stages=3)
 
 
+def _split_k(K: int, split: int, bk: int) -> tuple[int, int]:
+    """(columns per split, number of splits): K cut into at most `split` chunks of whole BK tiles."""
+    chunk = triton.cdiv(triton.cdiv(K, split), bk) * bk
+    return chunk, triton.cdiv(K, chunk)
+
+
 def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int, config: dict | None = None):
     """Same contract as route_ref: (weights fp32 [T, k], experts int32 [T, k]), experts in descending logit.
     `config` overrides the tiles (benchmark sweeps)."""
@@ -132,16 +135,15 @@ def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k
         split, bt, bk = cfg.pop("SPLIT", 1), cfg["BT"], cfg["BK"]
         EP = max(16, triton.next_power_of_2(E))
         KP = triton.next_power_of_2(top_k)
-        chunk = triton.cdiv(triton.cdiv(K, split), bk) * bk
-        split = triton.cdiv(K, chunk)
+        chunk, split = _split_k(K, split, bk)
         if split == 1:
             _route_kernel[(triton.cdiv(T, bt),)](
                 x, router_w, router_b, weights, idx, T, K, E, x.stride(0), router_w.stride(0), TOPK=top_k, KP=KP,
-                EP=EP, PREC=_precision(x.dtype), **cfg)
+                EP=EP, PREC=mma_precision(x.dtype), **cfg)
         else:
             part = torch.empty((split, T, EP), dtype=torch.float32, device=x.device)
             _route_partial_kernel[(triton.cdiv(T, bt), split)](
-                x, router_w, part, T, K, E, x.stride(0), router_w.stride(0), chunk, EP=EP, PREC=_precision(x.dtype),
+                x, router_w, part, T, K, E, x.stride(0), router_w.stride(0), chunk, EP=EP, PREC=mma_precision(x.dtype),
                 **cfg)
             _route_finish_kernel[(triton.cdiv(T, bt),)](part, x, router_b, weights, idx, T, E, split, TOPK=top_k,
                                                         KP=KP, BT=bt, EP=EP, num_warps=4)
@@ -437,11 +439,11 @@ def _descriptor(blocks: torch.Tensor, cfg: dict) -> TensorDescriptor | None:
     return TensorDescriptor.from_tensor(blocks.view(E, N, G * 16), [1, cfg["BN"], cfg["BK"] // 2])
 
 
-def _word_scales(scales: torch.Tensor, cfg: dict) -> bool:
-    """_mxfp4_tile's S32, asked for by a tile config: scale rows padded to a multiple of 4 bytes
+def _word_scales(scales: torch.Tensor, bk: int) -> bool:
+    """Whether a tile that asks for S32 can have it: scale rows padded to a multiple of 4 bytes
     (moe.pad_scale_rows) are read a 32-bit word (4 groups) at a time, when a K step covers whole words. It pays at
     big tiles (8192 tokens: -2%) and costs at decode tiles (T=1: +18%) on the H100 (bench/NOTES.md)."""
-    return cfg.pop("S32", False) and scales.stride(2) == 1 and scales.stride(1) % 4 == 0 and cfg["BK"] % 128 == 0
+    return scales.stride(2) == 1 and scales.stride(1) % 4 == 0 and bk % 128 == 0
 
 
 def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
@@ -464,19 +466,18 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
     EP = triton.next_power_of_2(E)
     chunk = min(max(16, triton.next_power_of_2(P)), max(16, 8192 // EP))
     nc = triton.cdiv(P, chunk)
-    chunk_counts = torch.empty((nc, EP), dtype=torch.int32, device=dev)
     counts = torch.empty(EP, dtype=torch.int32, device=dev)
     sorted_pairs = torch.empty(P, dtype=torch.int32, device=dev)
+    chunk_counts = counts  # one chunk (every decode step): the scatter kernel counts by itself
     if nc > 1:
+        chunk_counts = torch.empty((nc, EP), dtype=torch.int32, device=dev)
         _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP)
     _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
                            NCP=triton.next_power_of_2(nc), SINGLE=nc == 1)
-    up, down = (dict(c) for c in (configs or _configs(P, E, x.dtype, dev)))
-    for cfg in (up, down):
-        cfg.setdefault("SWAP", False)
-        cfg.setdefault("TMA", False)
-    s32_up, s32_down = _word_scales(w1s, up), _word_scales(w2s, down)
-    prec = _precision(x.dtype)
+    up, down = ({"SWAP": False, "TMA": False, "S32": False, **c} for c in (configs or _configs(P, E, x.dtype, dev)))
+    s32_up = up.pop("S32") and _word_scales(w1s, up["BK"])
+    s32_down = down.pop("S32") and _word_scales(w2s, down["BK"])
+    prec = mma_precision(x.dtype)
     h = torch.empty((P, I), dtype=x.dtype, device=dev)
 
     def tiles(bm: int) -> int:
@@ -486,9 +487,7 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
         x, sorted_pairs, counts, w1b, _descriptor(w1b, up), w1s, b1, h, H, N1, E, x.stride(0), w1b.stride(0),
         w1b.stride(1), w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k,
         EP=EP, PREC=prec, DEQ=deq, S32=s32_up, **up)
-    split = down.pop("SPLIT", 1)
-    k_chunk = triton.cdiv(triton.cdiv(I, split), down["BK"]) * down["BK"]
-    split = triton.cdiv(I, k_chunk)
+    k_chunk, split = _split_k(I, down.pop("SPLIT", 1), down["BK"])
     # one K split: each pair's weighted output rounded once to the activation dtype, as the reference rounds
     # its expert outputs (and half the bytes of fp32 at prefill); K splits keep fp32 partial sums
     y = torch.empty((split, P, H), dtype=x.dtype if split == 1 else torch.float32, device=dev)

@@ -8,8 +8,10 @@ import time
 
 import torch
 
+from moechat.cli import engine_args
+from moechat.engine.getp import read_prompts, request_params
 from moechat.engine.harmony import Conversation, Message, render_prompt
-from moechat.engine.llm_engine import EngineArgs, LLMEngine
+from moechat.engine.llm_engine import LLMEngine
 from moechat.engine.sampling import SamplingParams
 from moechat.engine.tokenizer import Tokenizer
 from moechat.errors import MoechatError
@@ -62,9 +64,10 @@ def run_one(engine: LLMEngine, prompt: list[int], max_tokens: int):
     return engine.generate([prompt], SamplingParams(temperature=0.0, max_tokens=max_tokens, stop_token_ids=()))[0]
 
 
-def throughput(engine: LLMEngine, prompts: list[list[int]], max_tokens: int) -> float:
+def throughput(engine: LLMEngine, prompts: list[list[int]], params: SamplingParams | list[SamplingParams]) -> float:
+    """Generated tokens per second of wall time for these requests."""
     t = time.perf_counter()
-    outs = engine.generate(prompts, SamplingParams(temperature=0.0, max_tokens=max_tokens, stop_token_ids=()))
+    outs = engine.generate(prompts, params)
     return sum(len(o.new_token_ids) for o in outs) / (time.perf_counter() - t)
 
 
@@ -79,16 +82,13 @@ def chat_ttfts(engine: LLMEngine, tok: Tokenizer, turns: int, words: int) -> lis
     return out
 
 
-def engine_args(a) -> EngineArgs:
-    return EngineArgs(model=a.model, device=a.device, dtype=a.dtype, kv_cache_gb=a.kv_cache_gb,
-                      tensor_parallel=a.tensor_parallel, data_parallel=a.data_parallel)
-
-
 def getp_workload(a, tok: Tokenizer) -> tuple[list[list[int]], list[SamplingParams]]:
-    from moechat.engine.getp import GETP_STOP_IDS, read_prompts
-
     prompts = [tok.encode(p) for p in read_prompts(a.getp)[: a.limit]]
-    return prompts, [SamplingParams(temperature=0.0, max_tokens=a.n - len(p), stop_token_ids=GETP_STOP_IDS) for p in prompts]
+    return prompts, request_params(prompts, a.n)
+
+
+def getp_run(a) -> dict:
+    return {"file": a.getp, "limit": a.limit, "n": a.n}
 
 
 def run_bench(a) -> dict:
@@ -115,7 +115,8 @@ def run_bench(a) -> dict:
     for b in (8, 256):
         prompts = [prompt_of(tok, 128, 1000 + b * 1000 + i) for i in range(b if not small else min(b, 16))]
         before = (engine.stats.decode_tokens, engine.stats.decode_time)
-        r[f"tok_s_batch_{len(prompts)}"] = throughput(engine, prompts, new)
+        r[f"tok_s_batch_{len(prompts)}"] = throughput(
+            engine, prompts, SamplingParams(temperature=0.0, max_tokens=new, stop_token_ids=()))
         decode_s = (engine.stats.decode_time - before[1]) / max(engine.stats.decode_tokens - before[0], 1) * len(prompts)
         gpu_ms = graph_replay_ms(engine, len(prompts))
         if gpu_ms:  # wall time of a decode step at this batch size against its GPU time
@@ -127,11 +128,8 @@ def run_bench(a) -> dict:
         r["chat_ttft_prefix_off_s"] = chat_ttfts(engine, tok, a.chat_turns, 200)
         engine.blocks.prefix_caching = True
     if a.getp:
-        prompts, params = getp_workload(a, tok)
-        t = time.perf_counter()
-        outs = engine.generate(prompts, params)
-        r["getp_tok_s"] = sum(len(o.new_token_ids) for o in outs) / (time.perf_counter() - t)
-        r["getp"] = {"file": a.getp, "limit": a.limit, "n": a.n}
+        r["getp_tok_s"] = throughput(engine, *getp_workload(a, tok))
+        r["getp"] = getp_run(a)
     return finish(engine, r)
 
 
@@ -160,7 +158,7 @@ def run_replicas(a) -> dict:
     run = generate_replicas(engine_args(a), prompts, params)
     return {"model": a.model, "data_parallel": a.data_parallel, "tensor_parallel": a.tensor_parallel,
             "load_s": run.load_s, "getp_tok_s": sum(len(o.new_token_ids) for o in run.outputs) / run.wall_s,
-            "getp": {"file": a.getp, "limit": a.limit, "n": a.n}}
+            "getp": getp_run(a)}
 
 
 def format_table(r: dict) -> str:

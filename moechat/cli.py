@@ -180,7 +180,6 @@ class Progress:
 def cmd_getp(a: argparse.Namespace) -> int:
     from moechat.engine import getp
     from moechat.engine.llm_engine import LLMEngine
-    from moechat.engine.sampling import SamplingParams
     from moechat.engine.tokenizer import Tokenizer
 
     prompts = getp.read_prompts(a.input)
@@ -190,16 +189,15 @@ def cmd_getp(a: argparse.Namespace) -> int:
         prompts = prompts[: a.limit]
     getp.check_writable(a.output)
     reference = getp.read_reference(a.verify) if a.verify else None
-    tok = Tokenizer()
-    encoded = [tok.encode(p) for p in prompts]
     if a.max_positions < 2:
         raise MoechatError("-n/--max-positions must be at least 2")
+    tok = Tokenizer()
+    encoded = [tok.encode(p) for p in prompts]
     for i, ids in enumerate(encoded):
         if len(ids) >= a.max_positions:
             raise MoechatError(f"{a.input}:{i + 2}: prompt has {len(ids)} tokens, -n allows {a.max_positions} positions")
     args = engine_args(a, max_num_seqs=a.max_num_seqs, max_model_len=a.max_positions)
-    params = [SamplingParams(temperature=0.0, max_tokens=a.max_positions - len(ids), stop_token_ids=getp.GETP_STOP_IDS)
-              for ids in encoded]
+    params = getp.request_params(encoded, a.max_positions)
     peak = ""
     if args.data_parallel > 1:  # replicas in their own processes; a prompt too long for the context fails there
         from moechat.engine.parallel_data import generate_replicas

@@ -12,10 +12,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from moechat.engine.harmony import CHAT_STOP_IDS, Conversation, render_prompt
+from moechat.engine.harmony import Conversation, render_prompt
 from moechat.engine.sampling import SamplingParams
 from moechat.engine.tokenizer import CHANNEL, MESSAGE
-from moechat.engine.worker import Delta, EngineArgs, EngineWorker
+from moechat.engine.worker import Delta, EngineArgs, EngineWorker, chat_params
 
 TINY = EngineArgs(model="synthetic:tiny", device="cpu", dtype="float32", kv_cache_gb=0.02)
 
@@ -57,16 +57,10 @@ class LabelledHandle:
 
     async def stream(self):
         n = 0
-        try:
-            async for batch in self.inner.stream():
-                channel = "analysis" if n < self.analysis_batches else "final"
-                n += 1
-                yield [Delta(d.text, d.token_ids, channel) for d in batch]
-        finally:
-            # Each Pilot test has its own event loop; the shared engine thread must not wake a closed one
-            # (RequestHandle._push calls call_soon_threadsafe on it and that raises once it is closed).
-            with self.inner._cond:
-                self.inner._loop = None
+        async for batch in self.inner.stream():
+            channel = "analysis" if n < self.analysis_batches else "final"
+            n += 1
+            yield [Delta(d.text, d.token_ids, channel) for d in batch]
 
 
 class TextAnswers:
@@ -103,9 +97,7 @@ class TextAnswers:
         if self.fail_next:
             msg, self.fail_next = self.fail_next, None
             raise RuntimeError(msg)
-        stops = tuple(dict.fromkeys(params.stop_token_ids + CHAT_STOP_IDS))
-        p = SamplingParams(params.temperature, params.top_p, params.top_k, params.seed, params.max_tokens, stops)
-        return LabelledHandle(self.inner.submit_tokens(ids, p), self.analysis_batches)
+        return LabelledHandle(self.inner.submit_tokens(ids, chat_params(params)), self.analysis_batches)
 
 
 def settings(**kw):

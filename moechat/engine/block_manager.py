@@ -81,16 +81,12 @@ class BlockManager:
                 self.cache.swa_ref(n)
         seq.num_computed = k * self.block_size
 
-    def can_allocate(self, seq: Sequence, upto: int) -> bool:
-        need = self.blocks_needed(seq, upto)
-        return need <= self.num_free and (not self.window or need <= self.num_swa_free)
-
     def allocate(self, seq: Sequence, upto: int) -> bool:
         """Make room for the K/V of tokens [0, upto). False if the pools cannot."""
         need = self.blocks_needed(seq, upto)
         if need == 0:  # most decode steps stay inside the last block
             return True
-        if not self.can_allocate(seq, upto):
+        if need > self.num_free or (self.window and need > self.num_swa_free):
             return False
         seq.blocks.extend(self._take(need))
         if self.window:

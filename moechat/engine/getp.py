@@ -10,9 +10,16 @@ import os
 import tempfile
 from dataclasses import dataclass
 
+from moechat.engine.sampling import DEFAULT_STOP_IDS, SamplingParams
 from moechat.errors import MoechatError
 
-GETP_STOP_IDS = (199999, 200002)
+GETP_STOP_IDS = DEFAULT_STOP_IDS  # the C engine stopped on <|endoftext|> and <|return|>
+
+
+def request_params(encoded: list[list[int]], max_positions: int) -> list[SamplingParams]:
+    """getp's sampling per request: greedy, the C engine's stop tokens, at most max_positions positions."""
+    return [SamplingParams(temperature=0.0, max_tokens=max_positions - len(ids), stop_token_ids=GETP_STOP_IDS)
+            for ids in encoded]
 
 
 def read_prompts(path: str) -> list[str]:

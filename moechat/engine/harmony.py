@@ -13,6 +13,7 @@ from moechat.engine.tokenizer import (
     CALL,
     CHANNEL,
     END,
+    ENDOFTEXT,
     MESSAGE,
     RETURN,
     START,
@@ -21,7 +22,7 @@ from moechat.engine.tokenizer import (
 )
 
 REASONING_EFFORTS = ("low", "medium", "high")
-CHAT_STOP_IDS = (RETURN, CALL, 199999)
+CHAT_STOP_IDS = (RETURN, CALL, ENDOFTEXT)
 MAX_HEADER_TOKENS = 32  # a role/channel/recipient header is a few tokens; past this the output is not harmony
 
 

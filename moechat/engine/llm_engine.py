@@ -205,14 +205,14 @@ class LLMEngine:
         return rid
 
     def _check_fits(self, seq: Sequence) -> str | None:
-        if not seq.prompt:
+        if not seq.num_prompt:
             return "empty prompt"
-        if len(seq.prompt) >= self.max_model_len:
-            return f"prompt has {len(seq.prompt)} tokens; the context holds {self.max_model_len}"
-        bad = [t for t in seq.prompt if not 0 <= t < self.config.vocab_size]
+        if seq.num_prompt >= self.max_model_len:
+            return f"prompt has {seq.num_prompt} tokens; the context holds {self.max_model_len}"
+        bad = [t for t in seq.tokens if not 0 <= t < self.config.vocab_size]  # only the prompt so far
         if bad:
             return f"token id {bad[0]} is outside the vocabulary"
-        need = -(-min(len(seq.prompt) + seq.params.max_tokens, self.max_model_len) // self.args.block_size)
+        need = -(-min(seq.num_prompt + seq.params.max_tokens, self.max_model_len) // self.args.block_size)
         if need > self.blocks.num_blocks:
             return (f"request needs {need} KV blocks but the pool has {self.blocks.num_blocks}; "
                     f"raise --kv-cache-gb or lower max tokens")

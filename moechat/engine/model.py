@@ -60,7 +60,7 @@ class GptOss:
             m = self.mlp(i, h)
             if i < last:
                 h, x = self.ops.add_rmsnorm(m, x, self.w[f"layers.{i + 1}.attn_norm"], eps)
-        x = self.ops.rmsnorm((x + m)[logits_index], self.w["norm"], eps)
+        x = self.ops.rmsnorm(x[logits_index] + m[logits_index], self.w["norm"], eps)  # only the rows that sample
         return F.linear(x, self.w["unembedding"]).float()
 
     def attention(self, i: int, h: torch.Tensor, positions: torch.Tensor, step: StepBatch, kv: KVPool) -> torch.Tensor:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import torch
 
+from moechat.engine.tokenizer import ENDOFTEXT, RETURN
 from moechat.engine.transfer import to_device
 
-DEFAULT_STOP_IDS = (199999, 200002)  # <|endoftext|>, <|return|>
+DEFAULT_STOP_IDS = (ENDOFTEXT, RETURN)
 
 
 @dataclass

@@ -61,8 +61,7 @@ class Scheduler:
                 budget -= n
         while self.waiting and budget > 0 and len(self.running) < self.max_num_seqs:
             seq = self.waiting[0]
-            if not seq.admitted or seq.num_computed == 0:
-                self.blocks.match_prefix(seq)
+            self.blocks.match_prefix(seq)  # a waiting sequence holds no blocks (new, or released on preemption)
             n = min(seq.num_pending, budget)
             if not self.blocks.allocate(seq, seq.num_computed + n):
                 self.blocks.release(seq)

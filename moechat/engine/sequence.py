@@ -22,7 +22,7 @@ class Sequence:
     tokens: list[int]  # prompt, then every generated token
     params: SamplingParams
     seed: int = 0  # sampling noise of token t is a hash of (seed, t)
-    num_prompt: int = 0
+    num_prompt: int = field(init=False)
     status: Status = Status.WAITING
     blocks: list[int] = field(default_factory=list)  # block table: K/V of token t is in blocks[t // block_size]
     # sliding layers' block table (their own pool): None where the window has moved past the block
@@ -40,10 +40,6 @@ class Sequence:
 
     def __post_init__(self) -> None:
         self.num_prompt = len(self.tokens)
-
-    @property
-    def prompt(self) -> list[int]:
-        return self.tokens[: self.num_prompt]
 
     @property
     def num_output(self) -> int:

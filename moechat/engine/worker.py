@@ -13,7 +13,7 @@ import queue
 import threading
 import traceback
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from moechat.engine.harmony import (
@@ -29,6 +29,11 @@ from moechat.errors import MoechatError
 
 __all__ = ["Delta", "EngineArgs", "EngineWorker", "Finish", "RequestHandle"]
 
+
+
+def chat_params(params: SamplingParams) -> SamplingParams:
+    """params with the harmony chat's stop tokens added (a reply ends at <|return|> or a tool call)."""
+    return replace(params, stop_token_ids=tuple(dict.fromkeys(params.stop_token_ids + CHAT_STOP_IDS)))
 
 @dataclass
 class Delta:
@@ -174,9 +179,7 @@ class EngineWorker:
 
     def submit_chat(self, conversation: Conversation, params: SamplingParams) -> RequestHandle:
         ids = render_prompt(self.tokenizer, conversation)
-        stops = tuple(dict.fromkeys(params.stop_token_ids + CHAT_STOP_IDS))
-        params = SamplingParams(params.temperature, params.top_p, params.top_k, params.seed, params.max_tokens, stops)
-        handle = RequestHandle(self, ids, params, harmony=True)
+        handle = RequestHandle(self, ids, chat_params(params), harmony=True)
         self._commands.put(("submit", handle))
         return handle
 

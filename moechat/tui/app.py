@@ -59,7 +59,6 @@ class MoechatApp(App):
         super().__init__()
         self.engine_choice = engine
         self.db_path = str(db_path)
-        self.clock = clock
         self.session_defaults = session_defaults or SessionSettings()
         self.store_options = dict(store_options or {})
         if clock:

@@ -4,7 +4,7 @@ is made, so importing the TUI stays light."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from moechat.tui.store import Session, StoredMessage
@@ -60,9 +60,6 @@ class Reply:
     pending_reasoning: str = ""
     tokens: int = 0
     stop_requested: bool = False
-    deltas: int = 0
-    batches: int = 0
-    extra: dict = field(default_factory=dict)
 
     def cancel(self) -> None:
         self.stop_requested = True

@@ -21,7 +21,6 @@ from moechat.errors import MoechatError
 
 SCHEMA_VERSION = 1
 REASONING_EFFORTS = ("low", "medium", "high")
-STATUSES = ("done", "streaming", "stopped", "length", "error")
 
 _SCHEMA = """
 CREATE TABLE sessions (
@@ -242,13 +241,20 @@ class Store:
         s.validate()
         now = self.clock()
         with _tx(self.conn):
-            sid = self._new_id()
-            self.conn.execute(
-                "INSERT INTO sessions (id, title, created_at, updated_at, instructions, reasoning, temperature,"
-                " top_p, max_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sid, title, now, now, s.instructions, s.reasoning, s.temperature, s.top_p, s.max_tokens),
-            )
+            sid = self._insert_session(title, now, now, s)
         return self.get_session(sid)
+
+    def _insert_session(self, title: str, created_at: str, updated_at: str, s: SessionSettings,
+                        parent_id: str | None = None, parent_seq: int | None = None) -> str:
+        """A new sessions row (inside the caller's transaction); its id."""
+        sid = self._new_id()
+        self.conn.execute(
+            "INSERT INTO sessions (id, title, created_at, updated_at, instructions, reasoning, temperature,"
+            " top_p, max_tokens, parent_id, parent_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sid, title, created_at, updated_at, s.instructions, s.reasoning, s.temperature, s.top_p, s.max_tokens,
+             parent_id, parent_seq),
+        )
+        return sid
 
     def _new_id(self) -> str:
         while True:
@@ -290,8 +296,7 @@ class Store:
             self.conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     def session_settings(self, session_id: str) -> SessionSettings:
-        s = self.get_session(session_id)
-        return SessionSettings(**{k: getattr(s, k) for k in _SETTING_FIELDS})
+        return _settings_of(self.get_session(session_id))
 
     def update_settings(self, session_id: str, settings: SessionSettings) -> None:
         settings.validate()
@@ -308,13 +313,8 @@ class Store:
         src = self.get_session(session_id)
         now = self.clock()
         with _tx(self.conn):
-            sid = self._new_id()
-            self.conn.execute(
-                "INSERT INTO sessions (id, title, created_at, updated_at, instructions, reasoning, temperature,"
-                " top_p, max_tokens, parent_id, parent_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sid, _branch_title(src.title), src.created_at, now, src.instructions, src.reasoning,
-                 src.temperature, src.top_p, src.max_tokens, src.id, upto_seq),
-            )
+            sid = self._insert_session(_branch_title(src.title), src.created_at, now, _settings_of(src),
+                                       src.id, upto_seq)
             self.conn.execute(
                 "INSERT INTO messages (session_id, seq, role, content, reasoning, status, error, stats, created_at)"
                 " SELECT ?, seq, role, content, reasoning, status, error, stats, created_at FROM messages"
@@ -401,10 +401,18 @@ class Store:
         seen: dict[str, str] = {}
         for r in rows:
             seen.setdefault(r["session_id"], r["snippet"])
-        hits = []
-        for sid, snip in list(seen.items())[:limit]:
-            hits.append(SearchHit(self.get_session(sid), " ".join(snip.split())))
-        return hits
+        top = list(seen.items())[:limit]
+        if not top:
+            return []
+        # the hits' sessions in one query, not one per hit (search runs on every keystroke)
+        marks = ", ".join("?" * len(top))
+        sessions = {r["id"]: Session(**dict(r)) for r in
+                    self.conn.execute(f"SELECT * FROM sessions WHERE id IN ({marks})", [sid for sid, _ in top])}
+        return [SearchHit(sessions[sid], " ".join(snip.split())) for sid, snip in top]
+
+
+def _settings_of(s: Session) -> SessionSettings:
+    return SessionSettings(**{k: getattr(s, k) for k in _SETTING_FIELDS})
 
 
 def _branch_title(title: str) -> str:

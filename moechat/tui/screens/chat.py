@@ -231,8 +231,6 @@ class ChatScreen(Screen):
                 reply.handle.cancel()
             last_flush = 0.0
             async for batch in reply.handle.stream():
-                reply.batches += 1
-                reply.deltas += len(batch)
                 reply.tokens += sum(len(d.token_ids) for d in batch)
                 reply.pending_reasoning += "".join(d.text for d in batch if d.channel in REASONING_CHANNELS)
                 reply.pending_answer += "".join(d.text for d in batch if d.channel not in REASONING_CHANNELS)
@@ -292,10 +290,6 @@ class ChatScreen(Screen):
                 self.status.engine_stats = worker.stats()
             except Exception:
                 pass
-
-    def stop_all(self) -> None:
-        for reply in list(self.replies.values()):
-            reply.cancel()
 
     # --- actions -----------------------------------------------------------------------------------
     def action_stop(self) -> None:

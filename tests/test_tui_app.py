@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import asynccontextmanager
 
 from textual import events
 from textual.widgets import Collapsible, Input, OptionList, Select, TextArea
@@ -29,6 +30,17 @@ def seed(db, ids=("a0000001", "a0000002")):
     s.add_message(two.id, "assistant", "The peregrine falcon.")
     s.close()
     return one.id, two.id
+
+
+@asynccontextmanager
+async def seeded_app(tmp_path, **make_app_options):
+    """The app on a database seeded with two sessions, running and settled: (app, pilot, first id, second id)."""
+    db = tmp_path / "c.db"
+    one, two = seed(db)
+    app = make_app(db, **make_app_options)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        yield app, pilot, one, two
 
 
 def sidebar_ids(app) -> list[str]:
@@ -129,11 +141,7 @@ async def test_sessions_persist_across_app_instances(tmp_path):
 
 
 async def test_rename_branch_and_delete(tmp_path):
-    db = tmp_path / "c.db"
-    one, two = seed(db)
-    app = make_app(db, ids=["b0000001"])
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with seeded_app(tmp_path, ids=["b0000001"]) as (app, pilot, one, two):
         chat = app.chat
         assert chat.session.id == two  # the most recent session opens
         # switch to the other session from the sidebar
@@ -179,11 +187,7 @@ async def test_rename_branch_and_delete(tmp_path):
 
 
 async def test_search_finds_a_word_from_an_old_message(tmp_path):
-    db = tmp_path / "c.db"
-    one, two = seed(db)
-    app = make_app(db)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with seeded_app(tmp_path) as (app, pilot, one, two):
         await pilot.press("ctrl+f")
         assert app.focused is app.chat.sidebar.search_input
         await pilot.press(*"zanzi")
@@ -234,11 +238,7 @@ async def test_settings_reach_the_next_request(tmp_path):
 
 
 async def test_returning_to_a_session_reuses_its_cached_prefix(tmp_path):
-    db = tmp_path / "c.db"
-    one, two = seed(db)
-    app = make_app(db)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with seeded_app(tmp_path) as (app, pilot, one, two):
         chat = app.chat
         await chat.open_session(one)
         app.store.update_settings(one, settings(max_tokens=4))
@@ -301,12 +301,8 @@ async def test_model_that_cannot_load_gives_a_clear_error(tmp_path):
 
 
 async def test_regenerate_edit_last_and_copy(tmp_path):
-    db = tmp_path / "c.db"
-    one, two = seed(db)
     worker = TextAnswers(shared_worker())
-    app = make_app(db, worker=worker)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with seeded_app(tmp_path, worker=worker) as (app, pilot, one, two):
         chat = app.chat
         app.store.update_settings(two, settings(max_tokens=5))
         await pilot.press("ctrl+r")
@@ -332,12 +328,8 @@ async def test_regenerate_edit_last_and_copy(tmp_path):
 
 
 async def test_export_from_the_app_and_the_command_palette(tmp_path):
-    db = tmp_path / "c.db"
-    one, two = seed(db)
     out = tmp_path / "exports"
-    app = make_app(db, export_dir=out)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with seeded_app(tmp_path, export_dir=out) as (app, pilot, one, two):
         await pilot.press("ctrl+s")
         await pilot.pause()
         md = (out / f"name-a-fast-bird-{two}.md").read_text()
@@ -391,11 +383,7 @@ async def test_newline_keys_and_small_terminal(tmp_path):
 
 
 async def test_switching_sessions_while_streaming_and_coming_back(tmp_path):
-    db = tmp_path / "c.db"
-    one, two = seed(db)
-    app = make_app(db)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with seeded_app(tmp_path) as (app, pilot, one, two):
         chat = app.chat
         app.store.update_settings(two, settings(max_tokens=4000))
         await type_and_send(pilot, "tell me everything")

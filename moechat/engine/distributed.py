@@ -108,11 +108,7 @@ class Children:
                 return conn.recv()
         except (EOFError, OSError):
             pass
-        proc.join(2)
-        code = proc.exitcode
-        if code is None:
-            return "stopped responding"
-        return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+        return exit_reason(proc)
 
     def fail(self, rank: int) -> None:
         """Report rank's failure, end the other ranks, and end this process (its main thread may be stuck in a
@@ -130,14 +126,7 @@ class Children:
             time.sleep(0.05)
 
     def terminate(self) -> None:
-        for p in self.procs.values():
-            if p.is_alive():
-                p.terminate()
-        for p in self.procs.values():
-            p.join(5)
-            if p.is_alive():
-                p.kill()
-                p.join()
+        stop_processes(list(self.procs.values()))
 
 
 class TPGroup:
@@ -264,6 +253,42 @@ def _spawn(world: int) -> TPGroup:
         children.terminate()
         raise MoechatError(f"tensor-parallel: starting {world} ranks failed: {one_line(e)}") from None
     return group
+
+
+def exit_reason(proc: mp.Process) -> str:
+    """Why a child process ended, in a few words (waits briefly for it to end)."""
+    proc.join(2)
+    code = proc.exitcode
+    if code is None:
+        return "stopped responding"
+    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+
+
+def stop_processes(procs: list[mp.Process]) -> None:
+    """Terminate the live ones, then kill those still alive after 5 s."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(5)
+        if p.is_alive():
+            p.kill()
+            p.join()
+
+
+def child_started() -> None:
+    """First thing in a spawned rank or replica: it ends with its parent, and Ctrl-C is the parent's to handle."""
+    exit_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def child_failed(conn, message) -> None:
+    """A spawned rank or replica failed: tell the parent over conn if it is still there, and end at once."""
+    try:
+        conn.send(message)
+    except OSError:
+        pass  # the parent has gone: nobody to tell
+    os._exit(1)
 
 
 def exit_with_parent() -> None:

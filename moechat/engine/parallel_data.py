@@ -8,14 +8,14 @@ from __future__ import annotations
 import multiprocessing as mp
 import multiprocessing.connection
 import os
-import signal
 import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
 
-from moechat.engine.distributed import disable_multicast, exit_with_parent, one_line, torchrun_env
+from moechat.engine.distributed import (child_failed, child_started, disable_multicast, exit_reason, one_line,
+                                        stop_processes, torchrun_env)
 from moechat.engine.llm_engine import EngineArgs, LLMEngine, RequestOutput
 from moechat.engine.sampling import SamplingParams
 from moechat.errors import MoechatError
@@ -31,8 +31,7 @@ class ReplicaRun:
 def _replica(devices: str | None, threads: int, args: EngineArgs, prompts: list[list[int]],
              params: list[SamplingParams], conn) -> None:
     """One replica (a multiprocessing target): load, report ready, wait for go, generate, send the outputs."""
-    exit_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends the replicas
+    child_started()
     if devices is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = devices
     else:
@@ -50,11 +49,7 @@ def _replica(devices: str | None, threads: int, args: EngineArgs, prompts: list[
         conn.send(("done", outputs))
         engine.close()
     except BaseException as e:
-        try:
-            conn.send(("error", one_line(e)))
-        except OSError:
-            pass  # the parent has gone: nobody to tell
-        os._exit(1)
+        child_failed(conn, ("error", one_line(e)))
 
 
 def _placement(args: EngineArgs) -> list[str | None]:
@@ -101,12 +96,7 @@ def generate_replicas(args: EngineArgs, prompts: list[list[int]], params: list[S
         for p in procs:
             p.join()
     finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-                p.join(5)
-                if p.is_alive():
-                    p.kill()
+        stop_processes(procs)
     outputs: list[RequestOutput | None] = [None] * len(prompts)
     for r, res in enumerate(results):
         for k, out in enumerate(res):
@@ -116,9 +106,7 @@ def generate_replicas(args: EngineArgs, prompts: list[list[int]], params: list[S
 
 def _failure(r: int, procs: list, message: str | None) -> MoechatError:
     if message is None:
-        procs[r].join(2)
-        code = procs[r].exitcode
-        message = f"killed by {signal.Signals(-code).name}" if code and code < 0 else f"exited with code {code}"
+        message = exit_reason(procs[r])
     return MoechatError(f"data-parallel replica {r} failed: {message}")
 
 

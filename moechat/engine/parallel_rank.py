@@ -3,13 +3,12 @@ each step rank 0 sends until it says stop."""
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 
 import torch.distributed as dist
 
-from moechat.engine.distributed import COLLECTIVE_TIMEOUT, STOP, TPGroup, exit_with_parent, join, one_line, torchrun_env
+from moechat.engine.distributed import (COLLECTIVE_TIMEOUT, STOP, TPGroup, child_failed, child_started, join, one_line,
+                                        torchrun_env)
 from moechat.engine.llm_engine import LLMEngine
 from moechat.engine.parallel_runner import run_received
 
@@ -26,17 +25,12 @@ def serve(group: TPGroup) -> None:
 
 def spawned_rank(rank: int, world: int, port: int, errors) -> None:
     """A rank moechat started (a multiprocessing target); its failure reaches rank 0 as one line."""
-    exit_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is rank 0's to handle; it stops the others
+    child_started()
     try:
         store = dist.TCPStore("127.0.0.1", port, world, False, timeout=COLLECTIVE_TIMEOUT)
         serve(join(rank, world, rank, store))
     except BaseException as e:
-        try:
-            errors.send(one_line(e))
-        except OSError:
-            pass  # rank 0 has gone: nobody to tell
-        os._exit(1)
+        child_failed(errors, one_line(e))
 
 
 def torchrun_rank() -> int:

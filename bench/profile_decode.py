@@ -1,5 +1,6 @@
-"""Per-kernel GPU time of one batch-1 decode step replayed from its CUDA graph (synthetic:gpt-oss-20b):
-    PYTHONPATH=$PWD python3 bench/profile_decode.py [--model synthetic:gpt-oss-20b]
+"""Per-kernel GPU time of one batch-1 decode step replayed from its CUDA graph (synthetic:gpt-oss-20b), or of
+one cold prefill of N tokens (--prefill N):
+    PYTHONPATH=$PWD python3 bench/profile_decode.py [--model synthetic:gpt-oss-20b] [--prefill 8192]
 Prints kernels sorted by time per step, their count, and the step's wall time on the GPU."""
 
 from __future__ import annotations
@@ -18,16 +19,23 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="synthetic:gpt-oss-20b")
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--prefill", type=int, default=0, help="profile cold prefills of this many tokens instead")
     a = p.parse_args()
     engine = LLMEngine(EngineArgs(model=a.model, dtype="bfloat16", kv_cache_gb=8))
     engine.generate([list(range(100, 1124))], SamplingParams(temperature=0.0, max_tokens=32, stop_token_ids=()))
-    g, _ = engine.runner.graphs.graphs[1]
+    if a.prefill:
+        prompt = [100 + i % 50000 for i in range(a.prefill)]
+
+        def step():
+            engine.prompt_logits(prompt)
+    else:
+        step = engine.runner.graphs.graphs[1][0].replay
     for _ in range(3):
-        g.replay()
+        step()
     torch.cuda.synchronize()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
         for _ in range(a.steps):
-            g.replay()
+            step()
         torch.cuda.synchronize()
     per: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
     for e in prof.events():
@@ -40,7 +48,8 @@ def main() -> None:
     print(f"kernels per step {n:.0f}, summed kernel time {total:.0f} us")
     for name, (us, cnt) in sorted(per.items(), key=lambda kv: -kv[1][0])[:25]:
         print(f"{us:8.1f} us {cnt:5.0f}x {us / max(cnt, 1):7.2f} us/call  {name[:90]}")
-    print(f"graph replay {graph_replay_ms(engine) * 1e3:.0f} us per step")
+    if not a.prefill:
+        print(f"graph replay {graph_replay_ms(engine) * 1e3:.0f} us per step")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ WORDS = dict(SMALL, BK=128, S32=True)  # a whole 32-bit word of scales per K ste
     (3, 4, (SWAP, dict(SWAP, SPLIT=2)), torch.float32),
     (3, 4, (TMA, dict(TMA, SPLIT=2)), torch.float16),  # packed bytes through a tensor descriptor
     (2, 4, (dict(TMA, SWAP=True), dict(TMA, SWAP=True)), torch.float32),
+    (3, 4, (dict(SMALL, AHEAD=True), dict(SWAP, AHEAD=True, SPLIT=2)), torch.float16),  # scales a K step ahead
 ])
 def test_moe_tiles(T, k, configs, dtype):
     g = torch.Generator().manual_seed(100 + T)
@@ -103,7 +104,8 @@ def test_moe_tiles(T, k, configs, dtype):
     close(moe(x, weights, idx, experts, LIMIT, configs=configs), ref, 1e-5 if dtype == torch.float32 else 5e-3)
 
 
-@pytest.mark.parametrize("configs", [(WORDS, WORDS), (dict(WORDS, SWAP=True), dict(WORDS, SPLIT=2))])
+@pytest.mark.parametrize("configs", [(WORDS, WORDS), (dict(WORDS, SWAP=True), dict(WORDS, SPLIT=2)),
+                                     (dict(WORDS, AHEAD=True), dict(WORDS, AHEAD=True, SPLIT=2))])
 def test_moe_word_scales(configs):
     """Scale rows padded to 32-bit words are read a word (4 groups) at a time; same result."""
     g = torch.Generator().manual_seed(5)

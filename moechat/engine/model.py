@@ -12,7 +12,7 @@ from moechat.engine.config import ModelConfig
 from moechat.engine.kv_cache import KVPool
 from moechat.kernels.attention import AttentionBatch
 from moechat.kernels.dispatch import Ops
-from moechat.kernels.moe import mxfp4_ranges, pad_scale_rows
+from moechat.kernels.moe import pad_scale_rows
 from moechat.kernels.rope import rope_tables, yarn_inv_freq_and_scale
 
 
@@ -42,10 +42,9 @@ class GptOss:
             weights[key] = pad_scale_rows(weights[key])
         self.experts = [{k: weights[f"layers.{i}.{k}"] for k in EXPERT_KEYS if f"layers.{i}.{k}" in weights}
                         for i in range(cfg.num_layers)]
-        for i, ex in enumerate(self.experts):
-            if "w1_scales" in ex:  # an RMS-normed row's entries stay below sqrt(hidden) times its norm weights
-                bound = cfg.hidden_size ** 0.5 * float(weights[f"layers.{i}.mlp_norm"].float().abs().max())
-                ex.update(mxfp4_ranges(ex, bound, cfg.swiglu_limit))
+        for ex in self.experts:  # the MXFP4 kernels dequantize with one multiply when no scale exceeds 2^1
+            if "w1_scales" in ex:
+                ex["max_scale"] = int(max(ex["w1_scales"].max(), ex["w2_scales"].max()))
         self.sm_scale = cfg.head_dim ** -0.5
 
     @torch.inference_mode()

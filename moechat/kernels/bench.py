@@ -83,15 +83,14 @@ def random_experts(layers: int) -> list[dict]:
         return torch.randint(low, high, shape, dtype=torch.uint8, device="cuda")
 
     E, H, I = EXPERTS, HIDDEN, INTER
-    # as the engine holds them: scale rows padded to 32-bit words, fp16 products (moe.mxfp4_ranges)
+    # as the engine holds them: scale rows padded to 32-bit words, one multiply per weight pair
     def scales(*shape):
         return pad_scale_rows(u8(*shape, low=119, high=122))
 
     return [{"w1_blocks": u8(E, 2 * I, H // 32, 16), "w1_scales": scales(E, 2 * I, H // 32),
              "w1_bias": 0.1 * torch.randn(E, 2 * I, device="cuda", dtype=BF16),
              "w2_blocks": u8(E, H, I // 32, 16), "w2_scales": scales(E, H, I // 32),
-             "w2_bias": 0.1 * torch.randn(E, H, device="cuda", dtype=BF16), "max_scale": 121, "fp16_ok": True}
-            for _ in range(layers)]
+             "w2_bias": 0.1 * torch.randn(E, H, device="cuda", dtype=BF16), "max_scale": 121} for _ in range(layers)]
 
 
 def expert_bytes(ex: dict) -> int:
@@ -171,9 +170,8 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
         flops = 2 * T * TOP_K * (2 * INTER * HIDDEN + INTER * HIDDEN)
         us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)])
         tab.add("moe", f"T={T} ({used:.0f}E)", us, nbytes, flops)
-        if T in (1, 8, 256, 8192):  # bf16 products with one or two multiplies; scale rows read byte by byte
-            variants = (("moe bf16 dequant", [dict(ex, fp16_ok=False) for ex in layers]),
-                        ("moe 2-mul dequant", [dict(ex, max_scale=255, fp16_ok=False) for ex in layers]),
+        if T in (1, 8, 256, 8192):  # the dequantization with two multiplies; scale rows read byte by byte
+            variants = (("moe 2-mul dequant", [dict(ex, max_scale=255) for ex in layers]),
                         ("moe byte scales", [dict(ex, **{k: ex[k].contiguous() for k in ("w1_scales", "w2_scales")})
                                              for ex in layers]))
             for name, exs in variants:

@@ -68,14 +68,3 @@ def pad_scale_rows(scales: torch.Tensor) -> torch.Tensor:
     rows = torch.zeros((E, N, -(-G // 4) * 4), dtype=scales.dtype, device=scales.device)
     rows[..., :G] = scales
     return rows[..., :G]
-
-
-def mxfp4_ranges(experts: dict, input_bound: float, limit: float) -> dict:
-    """What the MXFP4 kernels may assume about one layer, recorded at load: `max_scale` (the largest e8m0 scale
-    byte) and `fp16_ok`: every dequantized weight fp4 * 2^(s-127) is an exact fp16 (scale bytes 107..136, so the
-    fp16 multiplier 2^(s-121) is normal too), and so are the inputs: the up GEMM's (bf16 values of magnitude below
-    input_bound) and the down GEMM's (SwiGLU outputs, below limit * (limit + 1)). Then fp16 products equal bf16's."""
-    scales = (experts["w1_scales"], experts["w2_scales"])
-    lo, hi = int(min(s.min() for s in scales)), int(max(s.max() for s in scales))
-    fits = max(input_bound, limit * (limit + 1)) < 2 ** 15  # headroom under fp16's 65504
-    return {"max_scale": hi, "fp16_ok": 107 <= lo and hi <= 136 and fits}

@@ -226,19 +226,6 @@ def _fp4_asm(one_mul: bool) -> str:
 _FP4_ASM = tl.constexpr(_fp4_asm(False))
 _FP4_ASM_ONE_MUL = tl.constexpr(_fp4_asm(True))
 
-# PTX for 4 packed bytes ($4) and their 4 fp16 multipliers 2^(s-121) ($5, $6) -> low nibbles ($0, $1) and high
-# nibbles ($2, $3) as f16x2. An e2m1 nibble with its magnitude bits moved to bits 2-4 of a byte and its sign to
-# bit 7 is the e4m3 byte of fp4 * 2^-6, exactly; the hardware converts e4m3 pairs to f16x2 in one instruction.
-# Four bytes at once: 7 bit operations and 4 conversions per 8 weights (the bf16 path: ~18 bit operations).
-_FP4_E4M3_ASM = tl.constexpr(
-    "{\n.reg .b32 l, h, t;\n.reg .b16 l0, l1, h0, h1;\n"
-    "shr.b32 t, $4, 2; and.b32 t, t, 0x1C1C1C1C; and.b32 h, $4, 0x80808080; or.b32 h, h, t;\n"
-    "shl.b32 t, $4, 2; and.b32 t, t, 0x1C1C1C1C; shl.b32 l, $4, 4; and.b32 l, l, 0x80808080; or.b32 l, l, t;\n"
-    "mov.b32 {l0, l1}, l; mov.b32 {h0, h1}, h;\n"
-    "cvt.rn.f16x2.e4m3x2 $0, l0; cvt.rn.f16x2.e4m3x2 $1, l1;\n"
-    "cvt.rn.f16x2.e4m3x2 $2, h0; cvt.rn.f16x2.e4m3x2 $3, h1;\n"
-    "mul.rn.f16x2 $0, $0, $5; mul.rn.f16x2 $1, $1, $6; mul.rn.f16x2 $2, $2, $5; mul.rn.f16x2 $3, $3, $6;\n}")
-
 
 @triton.jit
 def _fp4_to_float(nib):
@@ -288,11 +275,6 @@ def _mxfp4_tile(blocks_ptr, w_desc, e, n0, s, n, nmask, k0, K, stride_bn,
         scale = (s.to(tl.int32) << 23).to(tl.float32, bitcast=True)[:, :, None]  # 2^(s-127)
         lo = (_fp4_to_float(packed & 0xF).reshape([BN, BK // 32, 16]) * scale).reshape([BN, BK // 2]).to(DTYPE)
         hi = (_fp4_to_float(packed >> 4).reshape([BN, BK // 32, 16]) * scale).reshape([BN, BK // 2]).to(DTYPE)
-    elif DEQ == 3:  # fp16 bits of 2^(s-121): scale bytes 107..136 keep it and every product exact in fp16
-        m = ((s.to(tl.int16) - 106) << 10).to(tl.float16, bitcast=True)
-        m = tl.broadcast_to(m[:, :, None], [BN, BK // 32, 16]).reshape([BN, BK // 2])
-        lo, hi = tl.inline_asm_elementwise(_FP4_E4M3_ASM, "=r,=r,=r,=r,r,r,r", [packed, m],
-                                           dtype=(tl.float16, tl.float16), is_pure=True, pack=4)
     else:
         # bf16 bits of the multiplier, once per 32-weight group: 2^(s-1) or 2^(s-127)
         m = ((s.to(tl.int16) + (126 if DEQ == 2 else 0)) << 7).to(tl.bfloat16, bitcast=True)
@@ -388,8 +370,6 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr
     gate = tl.minimum(gate, limit)
     up = tl.minimum(tl.maximum(up, -limit), limit)
     out = gate * tl.sigmoid(alpha * gate) * (up + 1.0)
-    if DEQ == 3:  # h in fp16 for the down GEMM's fp16 products, holding the reference's bf16 rounding exactly
-        out = out.to(tl.bfloat16)
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     tl.store(h_ptr + rows[:, None].to(tl.int64) * (N // 2) + cols[None, :], out.to(h_ptr.dtype.element_ty),
              mask=rmask[:, None] & (cols < N // 2)[None, :])
@@ -468,13 +448,10 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
 
 
 def _dequant_mode(x: torch.Tensor, experts: dict) -> int:
-    """_mxfp4_tile's DEQ: PTX for bf16 on the GPU (the interpreter cannot run it): fp16 products when the layer's
-    weights and inputs fit fp16 exactly (`fp16_ok`, moe.mxfp4_ranges at load), else bf16 with one multiply per
-    weight pair when the largest scale byte (`max_scale`) allows it."""
+    """_mxfp4_tile's DEQ: PTX for bf16 on the GPU (the interpreter cannot run it), with one multiply per weight
+    pair when the checkpoint's largest scale byte (`max_scale`, recorded at load) allows it."""
     if not (x.is_cuda and x.dtype == torch.bfloat16):
         return 0
-    if experts.get("fp16_ok"):
-        return 3
     return 2 if experts.get("max_scale", 255) <= 128 else 1
 
 
@@ -504,10 +481,10 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
     out = torch.empty_like(x)
     if T == 0:
         return out
+    x = x.contiguous()
     P = T * top_k
     dev = x.device
     deq = _dequant_mode(x, experts)
-    x_in = x.to(torch.float16) if deq == 3 else x.contiguous()  # fp16 holds these bf16 inputs (checked at load)
     b1, b2 = experts["w1_bias"], experts["w2_bias"]
     flat = idx.reshape(-1).contiguous()
     EP = triton.next_power_of_2(E)
@@ -526,13 +503,13 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
     s32_up = up.pop("S32") and _word_scales(w1s, up["BK"])
     s32_down = down.pop("S32") and _word_scales(w2s, down["BK"])
     prec = mma_precision(x.dtype)
-    h = torch.empty((P, I), dtype=x_in.dtype, device=dev)
+    h = torch.empty((P, I), dtype=x.dtype, device=dev)
 
     def tiles(bm: int) -> int:
         return min(P, triton.cdiv(P, bm) + E)
 
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]))](
-        x_in, sorted_pairs, counts, w1b, _descriptor(w1b, up), w1s, b1, h, H, N1, E, x_in.stride(0), w1b.stride(0),
+        x, sorted_pairs, counts, w1b, _descriptor(w1b, up), w1s, b1, h, H, N1, E, x.stride(0), w1b.stride(0),
         w1b.stride(1), w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k,
         EP=EP, PREC=prec, DEQ=deq, S32=s32_up, **up)
     k_chunk, split = _split_k(I, down.pop("SPLIT", 1), down["BK"])

@@ -30,8 +30,7 @@ def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: i
     if kernel == "up":
         consts["TOPK"] = 4
     names = fn.arg_names
-    pointers = dict(POINTERS, x_ptr="*fp16", h_ptr="*fp16") if deq == 3 else POINTERS  # fp16 products
-    sig = {n: pointers.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
+    sig = {n: POINTERS.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
            for n in names}
     if tma:
         sig["wb_desc"] = f"tensordesc<u8[1, {bn}, {bk // 2}]>"

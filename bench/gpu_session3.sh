@@ -1,18 +1,11 @@
 #!/usr/bin/env bash
-# Session 3 device run 4: stall reasons of the decode MoE kernels (Nsight Compute), decode tile/split timings.
+# Session 3 device run 5: decode tiles with split-K down (engine bench, GPU tests), prefill MoE tile variants.
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
-for TK in "1 up" "1 down" "8 up"; do
-  set -- $TK
-  echo "== ncu T=$1 $2"
-  timeout 60 ncu --kernel-name regex:_moe_$2_kernel --launch-skip 6 --launch-count 1 \
-    --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio,smsp__warps_active.avg.per_cycle_active,smsp__issue_active.avg.per_cycle_active" \
-    python3 bench/ncu_moe.py $1 --ncu 2>&1 | grep -E "smsp__" | awk '$NF+0 > 0.05 {print $1, $NF}' | sort -k2 -nr | head -12
-done
-for T in 1 8; do
-  for V in '{}|{}' '{}|{"SPLIT":2}' '{}|{"BN":32,"BK":128,"num_warps":4}' '{}|{"BN":32,"BK":128,"num_warps":4,"SPLIT":2}' \
-           '{}|{"BN":64,"BK":64,"num_warps":4,"SPLIT":2}' '{}|{"BN":32,"BK":256,"num_warps":4,"SPLIT":4}' \
-           '{"num_stages":5}|{"num_stages":5}' '{"BN":32,"num_warps":4}|{}' '{"BK":64,"num_warps":4}|{}' \
-           '{"BN":64,"BK":64,"num_warps":2}|{}' '{"num_warps":8}|{}'; do
-    timeout 40 python3 bench/ncu_moe.py $T --up "${V%%|*}" --down "${V##*|}" 2>&1 | grep "^T="
-  done
+timeout 150 python3 -m moechat bench --model synthetic:gpt-oss-20b --chat-turns 0 --json $OUT/bench20b.json 2>&1 | grep -v "^ \|Warn" | tail -20
+timeout 200 python3 -m pytest -q -m gpu tests/test_kernels_moe.py tests/test_kernels_e2e.py tests/test_cuda_graphs.py -p no:cacheprovider -k "real_sizes or e2e or graph" 2>&1 | grep -E "passed|failed|Error|assert" | head -20
+for V in '{}|{}' '{"BM":256,"BN":128}|{}' '{"AHEAD":true}|{}' '{"num_stages":4}|{"num_stages":4}' \
+         '{"BK":64,"S32":false,"AHEAD":true}|{}' '{}|{"BK":128,"S32":true,"AHEAD":false}' \
+         '{}|{"BK":128,"S32":true,"AHEAD":true}' '{}|{"BM":128,"BN":256}' \
+         '{"BM":256,"BN":128,"BK":64,"S32":false,"AHEAD":true}|{}'; do
+  timeout 40 python3 bench/ncu_moe.py 8192 --up "${V%%|*}" --down "${V##*|}" 2>&1 | grep -E "^T=|Error" | tail -1
 done

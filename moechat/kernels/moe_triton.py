@@ -429,12 +429,12 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         safe = dict(BM=16 if pairs <= 4 * num_experts else 64, BN=64, BK=64, num_warps=4, num_stages=2)
         return safe, safe
     rows = pairs / num_experts
-    if pairs <= 8:  # T=1 and 2; bound by the weight stream's latency, not by these choices (bench/NOTES.md)
+    if pairs <= 8:  # T=1 and 2: the up tile is bound by its warps' issue latency (bench/NOTES.md, session 3)
         return (dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=3),
-                dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3))
-    if rows <= 2:
-        return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3),
-                dict(BM=16, BN=64, BK=64, num_warps=2, num_stages=3, SWAP=True))
+                dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3, SPLIT=2))  # split: T=1 20.9 -> 16.6 us
+    if rows <= 2:  # T=8: up 108.0 -> 101.4 us with BK 64 and 4 warps, down 55.1 -> 52.7 us split in two
+        return (dict(BM=16, BN=64, BK=64, num_warps=4, num_stages=3),
+                dict(BM=16, BN=64, BK=64, num_warps=2, num_stages=3, SWAP=True, SPLIT=2))
     if rows <= 16:
         mid = dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SWAP=True, TMA=True)
         return mid, mid

@@ -12,7 +12,8 @@ if not torch.cuda.is_available():
     os.environ["TRITON_INTERPRET"] = "1"  # read when the kernels below are decorated
 
 from moechat.kernels.moe import moe_ref, pad_scale_rows, route_ref  # noqa: E402
-from moechat.kernels import moe_triton  # noqa: E402
+from moechat.kernels import moe_triton, norm_triton  # noqa: E402
+from moechat.kernels.norm import add_rmsnorm_ref  # noqa: E402
 from moechat.kernels.moe_triton import moe, route  # noqa: E402
 
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
@@ -116,6 +117,23 @@ def test_moe_word_scales(configs):
     weights, idx = routing(3, 8, 4, g, 6)
     ref = moe_ref(x, weights, idx, experts, LIMIT)
     close(moe(x, weights, idx, padded, LIMIT, configs=configs), ref, 1e-5)
+
+
+@pytest.mark.parametrize("T,configs", [(3, None), (2, (SMALL, dict(SMALL, SPLIT=2)))])
+def test_moe_add_rmsnorm(T, configs):
+    """The MoE's slots (and K splits) summed inside the next residual add + norm: same as moe then add_rmsnorm."""
+    g = torch.Generator().manual_seed(11 + T)
+    experts = make_experts(8, 64, 96, torch.float16, g, 122, 129)
+    x, residual = ((2 * torch.randn(T, 64, generator=g)).to(DEV, torch.float16) for _ in range(2))
+    norm_w = torch.rand(64, generator=g).to(DEV, torch.float16) + 0.5
+    weights, idx = routing(T, 8, 4, g, 6)
+    y = moe_triton.moe_pairs(x, weights, idx, experts, LIMIT, configs)
+    h, total = norm_triton.add_rmsnorm(y, residual, norm_w, 1e-5, top_k=4)
+    ref_h, ref_total = add_rmsnorm_ref(moe(x, weights, idx, experts, LIMIT, configs), residual, norm_w, 1e-5)
+    assert torch.equal(total, ref_total)  # the same sum in the same order, rounded once
+    close(h, ref_h, 5e-3)
+    h, total = moe_triton.moe_add_rmsnorm(x, weights, idx, experts, LIMIT, residual, norm_w, 1e-5)
+    close(total, add_rmsnorm_ref(moe_ref(x, weights, idx, experts, LIMIT), residual, norm_w, 1e-5)[1], 5e-3)
 
 
 def real_size_inputs(T: int, g: torch.Generator):

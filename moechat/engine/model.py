@@ -54,12 +54,13 @@ class GptOss:
         x = self.w["embedding"][tokens]
         eps, last = self.cfg.rms_eps, self.cfg.num_layers - 1
         h = self.ops.rmsnorm(x, self.w["layers.0.attn_norm"], eps)
-        for i in range(self.cfg.num_layers):
+        for i in range(last):
             # each residual add is fused with the norm that follows it
             h, x = self.ops.add_rmsnorm(self.attention(i, h, positions, batch, kv), x, self.w[f"layers.{i}.mlp_norm"], eps)
-            m = self.mlp(i, h)
-            if i < last:
-                h, x = self.ops.add_rmsnorm(m, x, self.w[f"layers.{i + 1}.attn_norm"], eps)
+            h, x = self.mlp_add_rmsnorm(i, h, x, self.w[f"layers.{i + 1}.attn_norm"])
+        h, x = self.ops.add_rmsnorm(self.attention(last, h, positions, batch, kv), x, self.w[f"layers.{last}.mlp_norm"],
+                                    eps)
+        m = self.mlp(last, h)
         x = self.ops.rmsnorm(x[logits_index] + m[logits_index], self.w["norm"], eps)  # only the rows that sample
         return F.linear(x, self.w["unembedding"]).float()
 
@@ -79,9 +80,21 @@ class GptOss:
         return self._sum_ranks(F.linear(o.reshape(T, qd), self.w[p + "o_w"], self.w[p + "o_b"]))
 
     def mlp(self, i: int, h: torch.Tensor) -> torch.Tensor:
-        p = f"layers.{i}."
-        weights, idx = self.ops.route(h, self.w[p + "router_w"], self.w[p + "router_b"], self.cfg.experts_per_token)
+        weights, idx = self._route(i, h)
         return self._sum_ranks(self.ops.moe(h, weights, idx, self.experts[i], self.cfg.swiglu_limit))
+
+    def mlp_add_rmsnorm(self, i: int, h: torch.Tensor, residual: torch.Tensor, norm_w: torch.Tensor):
+        """(rmsnorm(mlp(h) + residual), mlp(h) + residual): the MoE's slots summed in the norm's pass, except
+        under tensor parallelism, where the summed output is reduced across ranks first."""
+        if self.all_reduce is not None:
+            return self.ops.add_rmsnorm(self.mlp(i, h), residual, norm_w, self.cfg.rms_eps)
+        weights, idx = self._route(i, h)
+        return self.ops.moe_add_rmsnorm(h, weights, idx, self.experts[i], self.cfg.swiglu_limit, residual, norm_w,
+                                        self.cfg.rms_eps)
+
+    def _route(self, i: int, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        p = f"layers.{i}."
+        return self.ops.route(h, self.w[p + "router_w"], self.w[p + "router_b"], self.cfg.experts_per_token)
 
     def _sum_ranks(self, x: torch.Tensor) -> torch.Tensor:
         if self.all_reduce is not None:

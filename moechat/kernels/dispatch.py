@@ -21,7 +21,8 @@ def use_triton(device: torch.device) -> bool:
 
 class Ops:
     """The ops the model calls, bound once to one device: rmsnorm, add_rmsnorm (residual add fused with the
-    norm after it), rope_write_kv (RoPE on q and k, k and v stored in the pool), attention, route, moe."""
+    norm after it), rope_write_kv (RoPE on q and k, k and v stored in the pool), attention, route, moe, and
+    moe_add_rmsnorm (the MoE, the residual add and the next norm)."""
 
     def __init__(self, device: torch.device):
         self.triton = use_triton(device)
@@ -40,9 +41,17 @@ class Ops:
             self.attention = attention_triton.paged_attention
             self.route = moe_triton.route
             self._moe_mxfp4 = moe_triton.moe
+            self._moe_add_rmsnorm = moe_triton.moe_add_rmsnorm
 
     def moe(self, x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float):
         # the Triton MoE reads MXFP4; dense experts (unquantized checkpoints) stay on the reference
         if "w1_blocks" in experts:
             return self._moe_mxfp4(x, weights, idx, experts, limit)
         return moe_ref(x, weights, idx, experts, limit)
+
+    def moe_add_rmsnorm(self, x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
+                        residual: torch.Tensor, norm_w: torch.Tensor, eps: float):
+        """add_rmsnorm(moe(x, ...), residual, norm_w, eps); the Triton path sums the k slots in the norm's pass."""
+        if self.triton and "w1_blocks" in experts:
+            return self._moe_add_rmsnorm(x, weights, idx, experts, limit, residual, norm_w, eps)
+        return self.add_rmsnorm(self.moe(x, weights, idx, experts, limit), residual, norm_w, eps)

@@ -20,6 +20,8 @@ import triton
 import triton.language as tl
 from triton.tools.tensor_descriptor import TensorDescriptor
 
+from moechat.kernels import norm_triton
+from moechat.kernels.norm_triton import sum_pairs
 from moechat.kernels.attention_triton import mma_precision
 from moechat.kernels.moe import SWIGLU_ALPHA
 
@@ -407,15 +409,11 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, wb_desc
 
 @triton.jit(do_not_specialize=["P"])
 def _sum_k_kernel(y_ptr, out_ptr, N, P, SPLIT: tl.constexpr, TOPK: tl.constexpr, BLOCK: tl.constexpr):
-    """out[t] = y summed over K splits and the k slots, in a fixed order (deterministic)."""
     t = tl.program_id(0).to(tl.int64)
     n = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = n < N
-    acc = tl.zeros([BLOCK], tl.float32)
-    for sp in tl.static_range(SPLIT):
-        for j in tl.static_range(TOPK):
-            acc += tl.load(y_ptr + (sp * P + t * TOPK + j) * N + n, mask=mask, other=0.0)
-    tl.store(out_ptr + t * N + n, acc.to(out_ptr.dtype.element_ty), mask=mask)
+    tl.store(out_ptr + t * N + n, sum_pairs(y_ptr, t, n, mask, N, P, SPLIT, TOPK).to(out_ptr.dtype.element_ty),
+             mask=mask)
 
 
 def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.device) -> tuple[dict, dict]:
@@ -474,13 +472,34 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
         configs: tuple[dict, dict] | None = None) -> torch.Tensor:
     """Same contract as moe_ref, for MXFP4 experts. `configs` overrides the tile choice (benchmark sweeps)."""
     T, H = x.shape
+    out = torch.empty_like(x)
+    if T == 0:
+        return out
+    y = moe_pairs(x, weights, idx, experts, limit, configs)
+    block = min(1024, triton.next_power_of_2(H))
+    _sum_k_kernel[(T, triton.cdiv(H, block))](y, out, H, y.shape[1], SPLIT=y.shape[0], TOPK=idx.shape[1],
+                                              BLOCK=block)
+    return out
+
+
+def moe_add_rmsnorm(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
+                    residual: torch.Tensor, norm_w: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """add_rmsnorm(moe(x, ...), residual, norm_w, eps) with the sum over the k slots done by the norm's pass (one
+    kernel and one trip of the output through memory fewer)."""
+    if x.shape[0] == 0:
+        return norm_triton.add_rmsnorm(x, residual, norm_w, eps)
+    return norm_triton.add_rmsnorm(moe_pairs(x, weights, idx, experts, limit), residual, norm_w, eps,
+                                   top_k=idx.shape[1])
+
+
+def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
+              configs: tuple[dict, dict] | None = None) -> torch.Tensor:
+    """Each (token, slot) pair's routing-weighted expert output y [K splits, T * k, H], for sum_pairs."""
+    T, H = x.shape
     top_k = idx.shape[1]
     w1b, w1s, w2b, w2s = experts["w1_blocks"], experts["w1_scales"], experts["w2_blocks"], experts["w2_scales"]
     E, N1 = w1b.shape[0], w1b.shape[1]
     I = N1 // 2
-    out = torch.empty_like(x)
-    if T == 0:
-        return out
     x = x.contiguous()
     P = T * top_k
     dev = x.device
@@ -520,6 +539,4 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
         h, sorted_pairs, counts, weights.contiguous(), w2b, _descriptor(w2b, down), w2s, b2, y, I, H, E, P, k_chunk,
         w2b.stride(0), w2b.stride(1), w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
         S32=s32_down, **down)
-    block = min(1024, triton.next_power_of_2(H))
-    _sum_k_kernel[(T, triton.cdiv(H, block))](y, out, H, P, SPLIT=split, TOPK=top_k, BLOCK=block)
-    return out
+    return y

@@ -38,18 +38,16 @@ def _attend(acc, m, l, q, k_cache, v_cache, bt_row_ptr, kvh_off, start, end, qpo
         page = tl.load(bt_row_ptr + kpos // PAGE, mask=kmask, other=0).to(tl.int64)
         off = page * stride_kb + (kpos % PAGE) * stride_ks + kvh_off
         k = tl.load(k_cache + off[:, None] + d[None, :], mask=kmask[:, None], other=0.0)
-        s = tl.dot(q, tl.trans(k), input_precision=PREC)
+        s = tl.dot(q, tl.trans(k), input_precision=PREC) * qk_scale
         if MASKED:
             visible = kmask[None, :]
             if CAUSAL:
                 visible &= kpos[None, :] <= qpos[:, None]
                 visible &= (kpos[None, :] > qpos[:, None] - window) | (window == 0)
             s = tl.where(visible, s, NEG)
-        # the scale applied inside the exponent's argument (one FMA per score, not a multiply and a subtract);
-        # qk_scale > 0, so the row max of the raw scores scales with it
-        m_new = tl.maximum(m, tl.max(s, axis=1) * qk_scale)
+        m_new = tl.maximum(m, tl.max(s, axis=1))
         alpha = tl.exp2(m - m_new)
-        p = tl.exp2(s * qk_scale - m_new[:, None])
+        p = tl.exp2(s - m_new[:, None])
         l = l * alpha + tl.sum(p, axis=1)
         v = tl.load(v_cache + off[:, None] + d[None, :], mask=kmask[:, None], other=0.0)
         acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v, input_precision=PREC)

@@ -20,16 +20,18 @@ def main() -> None:
     p.add_argument("--model", default="synthetic:gpt-oss-20b")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--prefill", type=int, default=0, help="profile cold prefills of this many tokens instead")
+    p.add_argument("--batch", type=int, default=1, help="decode batch size (a captured graph's size)")
     a = p.parse_args()
     engine = LLMEngine(EngineArgs(model=a.model, dtype="bfloat16", kv_cache_gb=8))
-    engine.generate([list(range(100, 1124))], SamplingParams(temperature=0.0, max_tokens=32, stop_token_ids=()))
+    prompts = [list(range(100 + i, 1124 + i)) for i in range(a.batch)]
+    engine.generate(prompts, SamplingParams(temperature=0.0, max_tokens=32, stop_token_ids=()))
     if a.prefill:
         prompt = [100 + i % 50000 for i in range(a.prefill)]
 
         def step():
             engine.prompt_logits(prompt)
     else:
-        step = engine.runner.graphs.graphs[1][0].replay
+        step = engine.runner.graphs.graphs[a.batch][0].replay
     for _ in range(3):
         step()
     torch.cuda.synchronize()
@@ -49,7 +51,7 @@ def main() -> None:
     for name, (us, cnt) in sorted(per.items(), key=lambda kv: -kv[1][0])[:25]:
         print(f"{us:8.1f} us {cnt:5.0f}x {us / max(cnt, 1):7.2f} us/call  {name[:90]}")
     if not a.prefill:
-        print(f"graph replay {graph_replay_ms(engine) * 1e3:.0f} us per step")
+        print(f"graph replay {graph_replay_ms(engine, a.batch) * 1e3:.0f} us per step")
 
 
 if __name__ == "__main__":

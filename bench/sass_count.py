@@ -24,9 +24,9 @@ ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_w
 
 
 def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int,
-                   tma: bool = False, s32: bool = False, ahead: bool = False):
+                   tma: bool = False, s32: bool = False, ahead: bool = False, early: bool = False):
     fn = moe_triton._moe_up_kernel if kernel == "up" else moe_triton._moe_down_kernel
-    consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, TMA=tma, S32=s32, AHEAD=ahead)
+    consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, TMA=tma, S32=s32, AHEAD=ahead, EARLY=early)
     if kernel == "up":
         consts["TOPK"] = 4
     names = fn.arg_names
@@ -74,13 +74,14 @@ def main() -> None:
     p.add_argument("--tma", action="store_true")
     p.add_argument("--s32", action="store_true", help="scales read as 32-bit words (rows padded)")
     p.add_argument("--ahead", action="store_true", help="scales loaded a K step ahead")
+    p.add_argument("--early", action="store_true", help="scales loaded first in each K step")
     a = p.parse_args()
-    k = compile_kernel(a.kernel, a.bm, a.bn, a.bk, a.warps, a.stages, a.swap, a.deq, a.tma, a.s32, a.ahead)
+    k = compile_kernel(a.kernel, a.bm, a.bn, a.bk, a.warps, a.stages, a.swap, a.deq, a.tma, a.s32, a.ahead, a.early)
     mix = loop_mix(k.asm["cubin"])
     weights = a.bn * a.bk / (32 * a.warps)  # weights dequantized per thread per loop iteration
     total = sum(mix.values())
     print(f"{a.kernel} BM={a.bm} BN={a.bn} BK={a.bk} warps={a.warps} swap={a.swap} deq={a.deq} tma={a.tma} "
-          f"s32={a.s32} ahead={a.ahead}: {total} "
+          f"s32={a.s32} ahead={a.ahead} early={a.early}: {total} "
           f"instructions"
           f" per iteration per thread, {total / weights:.2f} per weight")
     print("  " + ", ".join(f"{op} {n}" for op, n in mix.most_common(16)))

@@ -94,6 +94,7 @@ WORDS = dict(SMALL, BK=128, S32=True)  # a whole 32-bit word of scales per K ste
     (3, 4, (TMA, dict(TMA, SPLIT=2)), torch.float16),  # packed bytes through a tensor descriptor
     (2, 4, (dict(TMA, SWAP=True), dict(TMA, SWAP=True)), torch.float32),
     (3, 4, (dict(SMALL, AHEAD=True), dict(SWAP, AHEAD=True, SPLIT=2)), torch.float16),  # scales a K step ahead
+    (3, 4, (dict(SMALL, EARLY=True), dict(SWAP, EARLY=True, SPLIT=2)), torch.float32),  # scales first in a step
 ])
 def test_moe_tiles(T, k, configs, dtype):
     g = torch.Generator().manual_seed(100 + T)

@@ -326,10 +326,11 @@ def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_
 def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k_lo, k_hi,
                   stride_bn, stride_sn, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr,
                   PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr,
-                  AHEAD: tl.constexpr):
+                  AHEAD: tl.constexpr, EARLY: tl.constexpr):
     """a[a_rows, k_lo:k_hi] @ W[n, k_lo:k_hi]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two
     dots. k_lo and k_hi are multiples of 32 (k_hi the end of the tail tile's mask). SWAP computes the
     transpose (W @ a^T), which suits decode: a handful of rows, padded to the MMA's narrow side.
+    EARLY: each K step's scales are loaded first, before its activations and packed bytes (else after them).
     AHEAD: each K step's scales are loaded one step earlier (the pipeliner leaves byte loads synchronous, so the
     dequantization waits on them): 8192 tokens, down tile 1637 -> 1452 us; decode tiles lose (T=1 51 -> 58 us)."""
     if SWAP:
@@ -342,10 +343,13 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, w_desc, e, n0, sca
     if AHEAD:
         s = _scales(scales_ptr, n, nmask, k_lo, k_hi, stride_sn, BN, BK, S32, True)
     for k0 in range(k_lo, k_full, BK):
+        s_k = s
         if AHEAD:
             s_next = _scales(scales_ptr, n, nmask, k0 + BK, k_hi, stride_sn, BN, BK, S32, True)
-        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s, n, nmask, k0, k_hi,
-                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, False)
+        elif EARLY:
+            s_k = _scales(scales_ptr, n, nmask, k0, k_hi, stride_sn, BN, BK, S32, False)
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_k, n, nmask, k0, k_hi,
+                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD or EARLY, False)
         if AHEAD:
             s = s_next
     if k_full < k_hi:
@@ -361,7 +365,7 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr
                    stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
                    TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
                    PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr,
-                   S32: tl.constexpr, AHEAD: tl.constexpr):
+                   S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr):
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
     if e >= E:
         return
@@ -373,7 +377,7 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr
     e64 = e.to(tl.int64)
     acc = _mxfp4_matmul(x_ptr, tok, rmask, stride_x, wb_ptr + e64 * stride_wbe, wb_desc, e, tl.program_id(0) * BN,
                         ws_ptr + e64 * stride_wse, n, nmask, 0, K, stride_wbn, stride_wsn, BM, BN, BK,
-                        PREC, DEQ, SWAP, TMA, S32, AHEAD)
+                        PREC, DEQ, SWAP, TMA, S32, AHEAD, EARLY)
     acc += tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)[None, :]
     gate, up = acc.reshape([BM, BN // 2, 2]).split()  # even columns gate, odd columns up
     gate = tl.minimum(gate, limit)
@@ -390,7 +394,7 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, wb_desc
                      stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
                      BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr,
                      DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr,
-                     AHEAD: tl.constexpr):
+                     AHEAD: tl.constexpr, EARLY: tl.constexpr):
     """Program (N tile, row tile, K split) -> y[split, pair, N tile] (split-K keeps the weight stream wide when
     decode has few row tiles; the bias goes into split 0 only)."""
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
@@ -406,7 +410,7 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, wb_desc
     k_lo = tl.multiple_of(sp * K_CHUNK, BK)  # K_CHUNK is a multiple of BK: keeps the 16-byte vector loads
     acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe, wb_desc, e, tl.program_id(0) * BN,
                         ws_ptr + e64 * stride_wse, n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn,
-                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD)
+                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, EARLY)
     bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
     acc += tl.where(sp == 0, bias, 0.0)[None, :]
     acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]
@@ -436,7 +440,7 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     rows = pairs / num_experts
     if pairs <= 8:  # T=1 and 2: the up tile is bound by its warps' issue latency (bench/NOTES.md, session 3)
         return (dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=3),
-                dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3, SPLIT=2))  # split: T=1 20.9 -> 16.6 us
+                dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3, SPLIT=2, EARLY=True))  # T=1 20.9 -> 16.3 us
     if rows <= 2:  # T=8: BK 64 with 4 warps (up) and a split down measured faster alone, slower in the table
         return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3),
                 dict(BM=16, BN=64, BK=64, num_warps=2, num_stages=3, SWAP=True))
@@ -525,7 +529,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP)
     _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
                            NCP=triton.next_power_of_2(nc), SINGLE=nc == 1)
-    defaults = {"SWAP": False, "TMA": False, "S32": False, "AHEAD": False}
+    defaults = {"SWAP": False, "TMA": False, "S32": False, "AHEAD": False, "EARLY": False}
     up, down = ({**defaults, **c} for c in (configs or _configs(P, E, x.dtype, dev)))
     s32_up = up.pop("S32") and _word_scales(w1s, up["BK"])
     s32_down = down.pop("S32") and _word_scales(w2s, down["BK"])

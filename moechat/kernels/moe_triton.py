@@ -21,9 +21,9 @@ import triton.language as tl
 from triton.tools.tensor_descriptor import TensorDescriptor
 
 from moechat.kernels import norm_triton
-from moechat.kernels.norm_triton import sum_pairs
 from moechat.kernels.attention_triton import mma_precision
 from moechat.kernels.moe import SWIGLU_ALPHA
+from moechat.kernels.norm_triton import sum_pairs
 
 
 @triton.jit
@@ -440,7 +440,7 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     rows = pairs / num_experts
     if pairs <= 8:  # T=1 and 2: the up tile is bound by its warps' issue latency (bench/NOTES.md, session 3)
         return (dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=3),
-                dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3, SPLIT=2, EARLY=True))  # T=1 20.9 -> 16.3 us
+                dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3, SPLIT=2, EARLY=True))  # T=1 19.3 -> 16.1 us
     if rows <= 2:  # T=8: BK 64 with 4 warps (up) and a split down measured faster alone, slower in the table
         return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3),
                 dict(BM=16, BN=64, BK=64, num_warps=2, num_stages=3, SWAP=True))

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import torch
 
-from moechat.kernels import attention_triton, moe_triton, norm_triton, rope_triton
+from moechat.kernels import attention_triton, linear_triton, moe_triton, norm_triton, rope_triton
 from moechat.kernels.attention import AttentionBatch
 from moechat.kernels.moe import pad_scale_rows
 from moechat.kernels.rope import rope_tables, yarn_inv_freq_and_scale
@@ -156,6 +156,33 @@ def bench_small_ops(tab: Table, sizes) -> None:
         slots = torch.arange(T, device="cuda")
         us = graph_us([lambda: rope_triton.rope_write_kv(q, k, v, cos, sin, pos, kc, vc, slots)])
         tab.add("rope_write_kv", f"T={T}", us, 2 * qkv.numel() * 2 + T * HEAD_DIM * 4, 0)
+    for name, x, ws, b in projections():
+        for impl, fn in (("linear", linear_triton.linear), ("linear cuBLAS", torch.nn.functional.linear)):
+            us = graph_us([lambda w=w: fn(x, w, b) for w in ws])
+            tab.add(impl, f"{name} T=1", us, ws[0].numel() * 2, 2 * ws[0].numel())
+
+
+def projections() -> list[tuple[str, torch.Tensor, list[torch.Tensor], torch.Tensor]]:
+    """(name, one row x, 4 weights, bias) of gpt-oss-20b's qkv and o-projection: 4 weights cycled, since one
+    (24-30 MB) would stay in the 50 MB L2 between graph replays."""
+    qkv = (HEADS + 2 * KV_HEADS) * HEAD_DIM
+    return [(name, torch.randn(1, K, device="cuda", dtype=BF16),
+             [0.02 * torch.randn(N, K, device="cuda", dtype=BF16) for _ in range(4)],
+             torch.randn(N, device="cuda", dtype=BF16))
+            for name, N, K in (("qkv", qkv, HIDDEN), ("o-proj", HIDDEN, HEADS * HEAD_DIM))]
+
+
+def sweep_linear() -> list[str]:
+    """Graph-replay microseconds of the one-row GEMV's tiles at the attention projections' sizes."""
+    notes = []
+    for name, x, ws, b in projections():
+        for bn in (2, 4, 8):
+            for bk in (256, 512, 1024):
+                for warps in (2, 4, 8):
+                    cfg = dict(BN=bn, BK=bk, num_warps=warps)
+                    us = graph_us([lambda w=w: linear_triton.linear(x, w, b, cfg) for w in ws])
+                    notes.append(f"sweep linear {name} T=1 {cfg}: {us:.1f} us")
+    return notes
 
 
 def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
@@ -295,7 +322,7 @@ def run_kernel_bench(args) -> str:
     notes = bench_moe(tab, DECODE_SIZES + PREFILL_SIZES, layers, sweep in ("moe", "all"))
     notes += bench_attention(tab, sweep in ("attention", "all"))
     if sweep in ("decode", "all"):
-        notes += sweep_decode(layers)
+        notes += sweep_decode(layers) + sweep_linear()
     return "\n".join([head, str(tab)] + notes)
 
 

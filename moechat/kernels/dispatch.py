@@ -20,12 +20,13 @@ def use_triton(device: torch.device) -> bool:
 
 
 class Ops:
-    """The ops the model calls, bound once to one device: rmsnorm, add_rmsnorm (residual add fused with the
-    norm after it), rope_write_kv (RoPE on q and k, k and v stored in the pool), attention, route, moe, and
-    moe_add_rmsnorm (the MoE, the residual add and the next norm)."""
+    """The ops the model calls, bound once to one device: linear (the attention projections), rmsnorm,
+    add_rmsnorm (residual add fused with the norm after it), rope_write_kv (RoPE on q and k, k and v stored in
+    the pool), attention, route, moe, and moe_add_rmsnorm (the MoE, the residual add and the next norm)."""
 
     def __init__(self, device: torch.device):
         self.triton = use_triton(device)
+        self.linear = torch.nn.functional.linear
         self.rmsnorm = rmsnorm_ref
         self.add_rmsnorm = add_rmsnorm_ref
         self.rope_write_kv = rope_write_kv_ref
@@ -34,7 +35,8 @@ class Ops:
         self._moe_mxfp4 = moe_ref
         if self.triton:
             # imported here so that CPU runs never import triton (tests pick the interpreter before they do)
-            from moechat.kernels import attention_triton, moe_triton, norm_triton, rope_triton
+            from moechat.kernels import attention_triton, linear_triton, moe_triton, norm_triton, rope_triton
+            self.linear = linear_triton.linear
             self.rmsnorm = norm_triton.rmsnorm
             self.add_rmsnorm = norm_triton.add_rmsnorm
             self.rope_write_kv = rope_triton.rope_write_kv

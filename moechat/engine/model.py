@@ -54,12 +54,11 @@ class GptOss:
         x = self.w["embedding"][tokens]
         eps, last = self.cfg.rms_eps, self.cfg.num_layers - 1
         h = self.ops.rmsnorm(x, self.w["layers.0.attn_norm"], eps)
-        for i in range(last):
+        for i in range(self.cfg.num_layers):
             # each residual add is fused with the norm that follows it
             h, x = self.ops.add_rmsnorm(self.attention(i, h, positions, batch, kv), x, self.w[f"layers.{i}.mlp_norm"], eps)
-            h, x = self.mlp_add_rmsnorm(i, h, x, self.w[f"layers.{i + 1}.attn_norm"])
-        h, x = self.ops.add_rmsnorm(self.attention(last, h, positions, batch, kv), x, self.w[f"layers.{last}.mlp_norm"],
-                                    eps)
+            if i < last:
+                h, x = self.mlp_add_rmsnorm(i, h, x, self.w[f"layers.{i + 1}.attn_norm"])
         m = self.mlp(last, h)
         x = self.ops.rmsnorm(x[logits_index] + m[logits_index], self.w["norm"], eps)  # only the rows that sample
         return F.linear(x, self.w["unembedding"]).float()

@@ -1,4 +1,5 @@
-"""RMSNorm and residual-add + RMSNorm in Triton: one program per row, the whole row in registers."""
+"""RMSNorm and residual-add + RMSNorm in Triton (the added input may be the MoE's per-pair outputs, summed in
+the same pass): one program per row, the whole row in registers."""
 
 from __future__ import annotations
 

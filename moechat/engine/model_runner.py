@@ -11,7 +11,7 @@ from moechat.engine.kv_cache import KVPool
 from moechat.engine.model import GptOss, StepBatch
 from moechat.engine.scheduler import ScheduledChunk
 from moechat.engine.sequence import Sequence
-from moechat.engine.transfer import to_device
+from moechat.engine.transfer import pinned
 from moechat.kernels.attention import AttentionBatch
 
 
@@ -41,38 +41,54 @@ class ModelRunner:
 
     def prepare(self, chunks: list[ScheduledChunk], device_tokens: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, StepBatch, torch.Tensor]:
-        """The step's input tensors; `device_tokens` replaces the token ids read from the sequences.
-        Everything the host knows goes to the device in one staging copy, and per-token positions and KV slots
-        are expanded there from per-chunk numbers: built as Python lists and copied one by one, an 8k-token
-        prefill spent ~7 ms of host time on them with the GPU idle (H100 trace, session 3)."""
-        bs, dev, S = self.kv.block_size, self.device, len(chunks)
+        """The step's input tensors; `device_tokens` replaces the token ids read from the sequences."""
+        return self.inputs(*self.stage(chunks, device_tokens is None), device_tokens)
+
+    def stage(self, chunks: list[ScheduledChunk], with_tokens: bool = True) -> tuple[torch.Tensor, list[int]]:
+        """Everything the host knows about a step as one int64 host tensor (pinned when the model is on a GPU) and
+        its layout [sequences, sampled rows, block-table widths (full, sliding or 0), tokens]: one staging copy
+        instead of one per array, and per-token arrays are expanded on the device (as Python lists copied one
+        by one, an 8k-token prefill spent ~7 ms of host time with the GPU idle: H100 trace, session 3)."""
+        S = len(chunks)
         lengths = [c.length for c in chunks]
         qstart = list(accumulate(lengths, initial=0))
-        ctx = [c.start + c.length for c in chunks]
-        logit_rows = [qstart[i + 1] - 1 for i, c in enumerate(chunks) if c.samples]
+        rows = [qstart[i + 1] - 1 for i, c in enumerate(chunks) if c.samples]
         seqs = [c.seq for c in chunks]
         tables = [self._tables(seqs, swa) for swa in ((False, True) if self.trimming else (False,))]
-        host = [c.start for c in chunks] + lengths + qstart + ctx + logit_rows
+        host = [c.start for c in chunks] + lengths + qstart + [c.start + c.length for c in chunks] + rows
         for table in tables:
             host += [b for row in table for b in row]
-        if device_tokens is None:
+        if with_tokens:
             for c in chunks:
                 host += c.seq.tokens[c.start:c.start + c.length]
-        sizes = [S, S, S + 1, S, len(logit_rows)] + [S * len(t[0]) for t in tables]
-        staged = iter(to_device(host, torch.int64, dev).split(sizes + [qstart[-1]] * (device_tokens is None)))
-        start, length, qs, lens, rows = (next(staged) for _ in range(5))
-        q, lens = qs.int(), lens.int()
-        seq_of = torch.repeat_interleave(torch.arange(S, device=dev), length, output_size=qstart[-1])
-        positions = torch.arange(qstart[-1], device=dev) - qs[seq_of] + start[seq_of]
+        widths = [len(t[0]) for t in tables] + [0] * (2 - len(tables))
+        staged = pinned(host, torch.int64) if self.device.type == "cuda" else torch.tensor(host, dtype=torch.int64)
+        return staged, [S, len(rows), *widths, qstart[-1] if with_tokens else 0]
 
-        def batch(table: list[list[int]]) -> AttentionBatch:
-            block_tables = next(staged).view(S, len(table[0]))
+    def inputs(self, staged: torch.Tensor, layout: list[int], device_tokens: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor, StepBatch, torch.Tensor]:
+        """(tokens, positions, attention metadata, sampled rows) on the device from stage()'s host tensor (on
+        another tensor-parallel rank: the one rank 0 staged and sent)."""
+        S, n_rows, w_full, w_swa, n_tokens = layout
+        bs, dev = self.kv.block_size, self.device
+        qstart, ctx = staged[2 * S:3 * S + 1].tolist(), staged[3 * S + 1:4 * S + 1].tolist()
+        total = qstart[-1]
+        parts = iter(staged.to(dev, non_blocking=True).split(
+            [S, S, S + 1, S, n_rows] + [S * w for w in (w_full, w_swa) if w] + [n_tokens] * bool(n_tokens)))
+        start, length, qs, lens, rows = (next(parts) for _ in range(5))
+        q, lens = qs.int(), lens.int()
+        seq_of = torch.repeat_interleave(torch.arange(S, device=dev), length, output_size=total)
+        positions = torch.arange(total, device=dev) - qs[seq_of] + start[seq_of]
+        max_len = max(b - a for a, b in zip(qstart, qstart[1:]))
+
+        def batch(width: int) -> AttentionBatch:
+            block_tables = next(parts).view(S, width)
             slots = block_tables[seq_of, positions // bs] * bs + positions % bs
             return AttentionBatch(query_start=q, context_lens=lens, block_tables=block_tables.int(), slot_mapping=slots,
-                                  query_start_host=qstart, context_lens_host=ctx, max_query_len=max(lengths))
+                                  query_start_host=qstart, context_lens_host=ctx, max_query_len=max_len)
 
-        step = StepBatch(*(batch(t) for t in tables))
-        return next(staged) if device_tokens is None else device_tokens, positions, step, rows
+        step = StepBatch(*(batch(w) for w in (w_full, w_swa) if w))
+        return next(parts) if n_tokens else device_tokens, positions, step, rows
 
     def run(self, chunks: list[ScheduledChunk], device_tokens: torch.Tensor | None = None) -> torch.Tensor:
         """float32 logits, one row per chunk that samples, in chunk order. `device_tokens`: the chunks' token
@@ -81,7 +97,9 @@ class ModelRunner:
             bs = self.kv.block_size
             seqs = [c.seq for c in chunks]
             pos = [c.start for c in chunks]
-            swa = ([slot(s.swa_blocks, p, bs) for s, p in zip(seqs, pos)], self._tables(seqs, True)) if self.trimming else None
+            swa = None
+            if self.trimming:
+                swa = ([slot(s.swa_blocks, p, bs) for s, p in zip(seqs, pos)], self._tables(seqs, True))
             tokens = device_tokens if device_tokens is not None else [s.tokens[p] for s, p in zip(seqs, pos)]
             return self.graphs.run(tokens, pos, [slot(s.blocks, p, bs) for s, p in zip(seqs, pos)],
                                    self._tables(seqs, False), swa)

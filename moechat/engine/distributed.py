@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -145,39 +146,37 @@ class TPGroup:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.world))
         return device
 
-    def _failed(self, e: Exception) -> MoechatError:
-        if self.children is not None:
-            self.children.wait_for_failure()
-        return MoechatError(f"tensor-parallel rank {self.rank}: a collective failed: {one_line(e)}")
+    @contextmanager
+    def _collective(self):
+        """A collective that fails (a rank gone) becomes one line naming this rank, after the watcher of the
+        started ranks has had the chance to say which one ended."""
+        try:
+            yield
+        except RuntimeError as e:
+            if self.children is not None:
+                self.children.wait_for_failure()
+            raise MoechatError(f"tensor-parallel rank {self.rank}: a collective failed: {one_line(e)}") from None
 
     def all_reduce(self, x: torch.Tensor) -> None:
-        try:
+        with self._collective():
             dist.all_reduce(x)
-        except RuntimeError as e:
-            raise self._failed(e) from None
 
     def min(self, n: int) -> int:
         t = torch.tensor([n], dtype=torch.int64)
-        try:
+        with self._collective():
             dist.all_reduce(t, op=dist.ReduceOp.MIN, group=self.channel.group)
-        except RuntimeError as e:
-            raise self._failed(e) from None
         return int(t.item())
 
     def share_args(self, args: EngineArgs | None) -> EngineArgs:
         """Rank 0's engine arguments, on every rank."""
         box = [args]
-        try:
+        with self._collective():
             dist.broadcast_object_list(box, src=0, group=self.channel.group)
-        except RuntimeError as e:
-            raise self._failed(e) from None
         return box[0]
 
     def send(self, kind: int, arrays: list[torch.Tensor]) -> None:
-        try:
+        with self._collective():
             self.channel.send(kind, arrays)
-        except RuntimeError as e:
-            raise self._failed(e) from None
 
     def close(self) -> None:
         """Rank 0: tell the other ranks to stop and wait for the ones it started; every rank: leave the group."""

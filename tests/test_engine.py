@@ -149,3 +149,29 @@ def test_warmup_leaves_no_trace(prompts, alone):
     assert e.blocks.num_swa_free == e.blocks.num_swa_blocks
     assert e.prompt_logits([0] * e.max_model_len) is None  # a prompt the context cannot hold is skipped
     assert [o.new_token_ids for o in e.generate(prompts, GREEDY)] == alone
+
+
+def test_step_inputs_expanded_on_the_device_match_the_block_tables():
+    """A prefill chunk that continues a cached prefix, a whole prompt and a decode row in one step: every token's
+    position and KV slot (both pools) as the block tables say, tokens and sampled rows in chunk order."""
+    from moechat.engine.model_runner import slot
+    from moechat.engine.scheduler import ScheduledChunk
+    from moechat.engine.sequence import Sequence
+
+    engine = LLMEngine(EngineArgs(model="synthetic:tiny", device="cpu", num_kv_blocks=64))
+    seqs = [Sequence(i, list(range(100 + i, 100 + i + n)), SamplingParams(max_tokens=4)) for i, n in
+            enumerate((40, 23, 9))]
+    for s in seqs:
+        assert engine.blocks.allocate(s, s.length)
+    chunks = [ScheduledChunk(seqs[0], 17, 23), ScheduledChunk(seqs[1], 0, 10, samples=False),
+              ScheduledChunk(seqs[2], 8, 1)]
+    tokens, positions, step, rows = engine.runner.prepare(chunks)
+    want_pos = [p for c in chunks for p in range(c.start, c.start + c.length)]
+    assert positions.tolist() == want_pos
+    assert tokens.tolist() == [t for c in chunks for t in c.seq.tokens[c.start:c.start + c.length]]
+    bs = engine.kv.block_size
+    for batch, blocks in ((step.full, lambda s: s.blocks), (step.swa, lambda s: s.swa_blocks)):
+        want = [slot(blocks(c.seq), p, bs) for c in chunks for p in range(c.start, c.start + c.length)]
+        assert batch.slot_mapping.tolist() == want
+        assert batch.query_start_host == [0, 23, 33, 34] and batch.context_lens_host == [40, 10, 9]
+    assert rows.tolist() == [22, 33]  # the rows whose logits sample: the first and last chunks end their prompts

@@ -55,13 +55,10 @@ class GptOss:
         eps, last = self.cfg.rms_eps, self.cfg.num_layers - 1
         h = self.ops.rmsnorm(x, self.w["layers.0.attn_norm"], eps)
         for i in range(self.cfg.num_layers):
-            # each residual add is fused with the norm that follows it
+            # each residual add is fused with the norm that follows it, the last layer's with the final norm
             h, x = self.ops.add_rmsnorm(self.attention(i, h, positions, batch, kv), x, self.w[f"layers.{i}.mlp_norm"], eps)
-            if i < last:
-                h, x = self.mlp_add_rmsnorm(i, h, x, self.w[f"layers.{i + 1}.attn_norm"])
-        m = self.mlp(last, h)
-        x = self.ops.rmsnorm(x[logits_index] + m[logits_index], self.w["norm"], eps)  # only the rows that sample
-        return F.linear(x, self.w["unembedding"]).float()
+            h, x = self.mlp_add_rmsnorm(i, h, x, self.w[f"layers.{i + 1}.attn_norm" if i < last else "norm"])
+        return F.linear(h[logits_index], self.w["unembedding"]).float()  # only the rows that sample
 
     def attention(self, i: int, h: torch.Tensor, positions: torch.Tensor, step: StepBatch, kv: KVPool) -> torch.Tensor:
         c, p = self.cfg, f"layers.{i}."
@@ -78,22 +75,15 @@ class GptOss:
         o = self.ops.attention(q, k_cache, v_cache, self.w[p + "sinks"], batch, window, self.sm_scale)
         return self._sum_ranks(self.ops.linear(o.reshape(T, qd), self.w[p + "o_w"], self.w[p + "o_b"]))
 
-    def mlp(self, i: int, h: torch.Tensor) -> torch.Tensor:
-        weights, idx = self._route(i, h)
-        return self._sum_ranks(self.ops.moe(h, weights, idx, self.experts[i], self.cfg.swiglu_limit))
-
     def mlp_add_rmsnorm(self, i: int, h: torch.Tensor, residual: torch.Tensor, norm_w: torch.Tensor):
-        """(rmsnorm(mlp(h) + residual), mlp(h) + residual): the MoE's slots summed in the norm's pass, except
+        """(rmsnorm(moe(h) + residual), moe(h) + residual): the MoE's slots summed in the norm's pass, except
         under tensor parallelism, where the summed output is reduced across ranks first."""
+        p, c = f"layers.{i}.", self.cfg
+        weights, idx = self.ops.route(h, self.w[p + "router_w"], self.w[p + "router_b"], c.experts_per_token)
         if self.all_reduce is not None:
-            return self.ops.add_rmsnorm(self.mlp(i, h), residual, norm_w, self.cfg.rms_eps)
-        weights, idx = self._route(i, h)
-        return self.ops.moe_add_rmsnorm(h, weights, idx, self.experts[i], self.cfg.swiglu_limit, residual, norm_w,
-                                        self.cfg.rms_eps)
-
-    def _route(self, i: int, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        p = f"layers.{i}."
-        return self.ops.route(h, self.w[p + "router_w"], self.w[p + "router_b"], self.cfg.experts_per_token)
+            m = self._sum_ranks(self.ops.moe(h, weights, idx, self.experts[i], c.swiglu_limit))
+            return self.ops.add_rmsnorm(m, residual, norm_w, c.rms_eps)
+        return self.ops.moe_add_rmsnorm(h, weights, idx, self.experts[i], c.swiglu_limit, residual, norm_w, c.rms_eps)
 
     def _sum_ranks(self, x: torch.Tensor) -> torch.Tensor:
         if self.all_reduce is not None:

@@ -11,7 +11,7 @@ from moechat.engine.kv_cache import KVPool
 from moechat.engine.model import GptOss, StepBatch
 from moechat.engine.scheduler import ScheduledChunk
 from moechat.engine.sequence import Sequence
-from moechat.engine.transfer import pinned
+from moechat.engine.transfer import staging
 from moechat.kernels.attention import AttentionBatch
 
 
@@ -62,8 +62,7 @@ class ModelRunner:
             for c in chunks:
                 host += c.seq.tokens[c.start:c.start + c.length]
         widths = [len(t[0]) for t in tables] + [0] * (2 - len(tables))
-        staged = pinned(host, torch.int64) if self.device.type == "cuda" else torch.tensor(host, dtype=torch.int64)
-        return staged, [S, len(rows), *widths, qstart[-1] if with_tokens else 0]
+        return staging(host, torch.int64, self.device), [S, len(rows), *widths, qstart[-1] if with_tokens else 0]
 
     def inputs(self, staged: torch.Tensor, layout: list[int], device_tokens: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, torch.Tensor, StepBatch, torch.Tensor]:

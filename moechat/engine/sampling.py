@@ -81,18 +81,19 @@ def sample_on_device(logits: torch.Tensor, params: list[SamplingParams], seeds: 
     rows = [i for i, p in enumerate(params) if not p.greedy]
     if rows:
         dev = logits.device
-        index = to_device(rows, torch.int64, dev)  # a tensor, not a list: indexing by a list copies synchronously
+        # tensors, not lists (indexing by a list copies synchronously); one staging copy per dtype
+        index, top_k, seed, step = to_device(
+            rows + [params[i].top_k or logits.shape[-1] for i in rows] + [seeds[i] for i in rows]
+            + [steps[i] for i in rows], torch.int64, dev).view(4, len(rows))
+        temp, top_p = to_device([params[i].temperature for i in rows] + [params[i].top_p for i in rows],
+                                torch.float32, dev).view(2, len(rows))
         sub = logits.index_select(0, index)
-        temp = to_device([params[i].temperature for i in rows], torch.float32, dev)
-        top_k = to_device([params[i].top_k or logits.shape[-1] for i in rows], torch.int64, dev)
-        top_p = to_device([params[i].top_p for i in rows], torch.float32, dev)
         probs = torch.softmax(sub / temp[:, None], dim=-1)
         sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
         rank = torch.arange(probs.shape[-1], device=dev)[None, :]
         # keep the top-k, then the smallest prefix whose mass reaches top_p (the first token always stays)
         keep = (rank < top_k[:, None]) & ((sorted_probs.cumsum(-1) - sorted_probs) < top_p[:, None])
-        noise = uniform_noise(to_device([seeds[i] for i in rows], torch.int64, dev),
-                              to_device([steps[i] for i in rows], torch.int64, dev), probs.shape[-1])
+        noise = uniform_noise(seed, step, probs.shape[-1])
         # exponential race: argmax(p / E), E = -log U ~ Exp(1), draws token v with probability p_v
         race = torch.where(keep, sorted_probs / -torch.log(noise.gather(-1, order)), -1.0)
         out.index_copy_(0, index, order.gather(-1, race.argmax(-1, keepdim=True))[:, 0])

@@ -15,10 +15,13 @@ def pinned(data, dtype: torch.dtype) -> torch.Tensor:
     return torch.tensor(data, dtype=dtype, pin_memory=True)
 
 
+def staging(data, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A host tensor of data, ready for an asynchronous copy to device (pinned when it is a GPU)."""
+    return pinned(data, dtype) if device.type == "cuda" else torch.tensor(data, dtype=dtype)
+
+
 def to_device(data, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    if device.type != "cuda":
-        return torch.tensor(data, dtype=dtype, device=device)
-    return pinned(data, dtype).to(device, non_blocking=True)
+    return staging(data, dtype, device).to(device, non_blocking=True)
 
 
 class HostCopy:

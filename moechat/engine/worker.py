@@ -30,10 +30,10 @@ from moechat.errors import MoechatError
 __all__ = ["Delta", "EngineArgs", "EngineWorker", "Finish", "RequestHandle"]
 
 
-
 def chat_params(params: SamplingParams) -> SamplingParams:
     """params with the harmony chat's stop tokens added (a reply ends at <|return|> or a tool call)."""
     return replace(params, stop_token_ids=tuple(dict.fromkeys(params.stop_token_ids + CHAT_STOP_IDS)))
+
 
 @dataclass
 class Delta:

@@ -261,12 +261,12 @@ def _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN: tl.constexpr, BK: tl.con
 
 
 @triton.jit
-def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_ahead, n, nmask, k0, K, stride_bn, stride_sn,
+def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn,
                 BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr, TMA: tl.constexpr,
-                S32: tl.constexpr, AHEAD: tl.constexpr, MASK_K: tl.constexpr):
+                S32: tl.constexpr, S_GIVEN: tl.constexpr, MASK_K: tl.constexpr):
     """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> (even columns, odd columns),
     each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble. The scale bytes
-    are loaded here after the packed bytes, or given (AHEAD: s_ahead, loaded a K step earlier).
+    are loaded here after the packed bytes, or given (S_GIVEN: s_given, loaded earlier by the caller).
     DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale byte is <= 128.
     TMA: the packed bytes come through a tensor descriptor over [E, N, K/2] (rows past N read as zeros)."""
     kb = k0 // 2 + tl.arange(0, BK // 2)
@@ -279,8 +279,8 @@ def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_ahead, n, nmask, k0, K,
             packed = tl.where((kb < K // 2)[None, :], packed, 0)
     else:
         packed = tl.load(blocks_ptr + n[:, None] * stride_bn + kb[None, :], mask=bmask, other=0)
-    if AHEAD:
-        s = s_ahead
+    if S_GIVEN:
+        s = s_given
     else:
         s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, S32, MASK_K)
     if DEQ == 0:
@@ -301,9 +301,9 @@ def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_ahead, n, nmask, k0, K,
 
 
 @triton.jit
-def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_ahead, n, nmask, k0, K, stride_bn,
+def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn,
                 stride_sn, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr,
-                DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr, AHEAD: tl.constexpr,
+                DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr, S_GIVEN: tl.constexpr,
                 MASK_K: tl.constexpr):
     kk = k0 + tl.arange(0, BK)
     amask = rmask[:, None]
@@ -311,8 +311,8 @@ def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_
         amask &= (kk < K)[None, :]
     a = tl.load(a_row_ptr + kk[None, :], mask=amask, other=0.0)
     a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
-    lo, hi = _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_ahead, n, nmask, k0, K, stride_bn, stride_sn, BN,
-                         BK, a.dtype, DEQ, TMA, S32, AHEAD, MASK_K)
+    lo, hi = _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn, BN,
+                         BK, a.dtype, DEQ, TMA, S32, S_GIVEN, MASK_K)
     if SWAP:  # acc [BN, BM]: the weights are the MMA's first operand, the few activation rows the second
         acc = tl.dot(lo, tl.trans(a_even), acc, input_precision=PREC)
         acc = tl.dot(hi, tl.trans(a_odd), acc, input_precision=PREC)

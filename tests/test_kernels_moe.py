@@ -91,6 +91,8 @@ WORDS = dict(SMALL, BK=128, S32=True)  # a whole 32-bit word of scales per K ste
     (3, 3, (SWAP, SWAP), torch.float16),                # tokens sharing experts, a partial row tile
     (3, 4, (SMALL, dict(SMALL, SPLIT=2)), torch.float32),  # down GEMM split over K (96 = 64 + a 32 tail split)
     (3, 4, (SWAP, dict(SWAP, SPLIT=2)), torch.float32),
+    (3, 4, (dict(SMALL, BK=32, SPLIT=2), SMALL), torch.float32),  # up GEMM split over K, then SwiGLU of the sum
+    (2, 3, (dict(SWAP, BK=32, SPLIT=2), SWAP), torch.float16),
     (3, 4, (TMA, dict(TMA, SPLIT=2)), torch.float16),  # packed bytes through a tensor descriptor
     (2, 4, (dict(TMA, SWAP=True), dict(TMA, SWAP=True)), torch.float32),
     (3, 4, (dict(SMALL, AHEAD=True), dict(SWAP, AHEAD=True, SPLIT=2)), torch.float16),  # scales a K step ahead
@@ -184,6 +186,7 @@ def test_gpu_moe_tiles_and_dequant(T):
     up, down = moe_triton._configs(T * k, experts["w1_blocks"].shape[0], torch.bfloat16, torch.device(DEV))
     for split in (1, 3, 8):
         close(moe(x, weights, idx, experts, LIMIT, configs=(up, dict(down, SPLIT=split))), ref, 2e-2)
+        close(moe(x, weights, idx, experts, LIMIT, configs=(dict(up, SPLIT=split), down)), ref, 2e-2)
     for cfg in moe_candidates(T):
         close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
     one_mul = dict(experts, max_scale=121)

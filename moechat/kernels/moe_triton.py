@@ -361,11 +361,22 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, w_desc, e, n0, sca
 
 
 @triton.jit
-def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr, h_ptr, K, N, E, stride_x,
-                   stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
+def _swiglu(gate, up, limit, alpha):
+    """gpt-oss's clamped SwiGLU on fp32 gate and up halves."""
+    gate = tl.minimum(gate, limit)
+    up = tl.minimum(tl.maximum(up, -limit), limit)
+    return gate * tl.sigmoid(alpha * gate) * (up + 1.0)
+
+
+@triton.jit(do_not_specialize=["P"])
+def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr, h_ptr, K, N, E, P, K_CHUNK,
+                   stride_x, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
                    TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
                    PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr,
-                   S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr):
+                   S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr, SPLIT: tl.constexpr):
+    """Program (N tile, row tile, K split) -> h[rows, N tile / 2] after bias and SwiGLU; with SPLIT > 1 the fp32
+    sums over its K split (bias in split 0) -> h[split, rows, N tile] instead, finished by _swiglu_splits_kernel
+    (decode: twice the programs in flight for the same tile)."""
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
     if e >= E:
         return
@@ -375,17 +386,37 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
     e64 = e.to(tl.int64)
+    sp = tl.program_id(2)
+    k_lo = tl.multiple_of(sp * K_CHUNK, BK)
     acc = _mxfp4_matmul(x_ptr, tok, rmask, stride_x, wb_ptr + e64 * stride_wbe, wb_desc, e, tl.program_id(0) * BN,
-                        ws_ptr + e64 * stride_wse, n, nmask, 0, K, stride_wbn, stride_wsn, BM, BN, BK,
-                        PREC, DEQ, SWAP, TMA, S32, AHEAD, EARLY)
-    acc += tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)[None, :]
+                        ws_ptr + e64 * stride_wse, n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn,
+                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, EARLY)
+    bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
+    acc += tl.where(sp == 0, bias, 0.0)[None, :]
+    if SPLIT > 1:
+        tl.store(h_ptr + (sp * P + rows[:, None]).to(tl.int64) * N + n[None, :], acc,
+                 mask=rmask[:, None] & nmask[None, :])
+        return
     gate, up = acc.reshape([BM, BN // 2, 2]).split()  # even columns gate, odd columns up
-    gate = tl.minimum(gate, limit)
-    up = tl.minimum(tl.maximum(up, -limit), limit)
-    out = gate * tl.sigmoid(alpha * gate) * (up + 1.0)
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
-    tl.store(h_ptr + rows[:, None].to(tl.int64) * (N // 2) + cols[None, :], out.to(h_ptr.dtype.element_ty),
+    tl.store(h_ptr + rows[:, None].to(tl.int64) * (N // 2) + cols[None, :],
+             _swiglu(gate, up, limit, alpha).to(h_ptr.dtype.element_ty),
              mask=rmask[:, None] & (cols < N // 2)[None, :])
+
+
+@triton.jit(do_not_specialize=["P"])
+def _swiglu_splits_kernel(part_ptr, h_ptr, I, P, limit, alpha, SPLIT: tl.constexpr, BLOCK: tl.constexpr):
+    """h[row, cols] = SwiGLU of the up GEMM's K splits summed in split order (deterministic)."""
+    row = tl.program_id(0).to(tl.int64)
+    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    mask = cols < I
+    gate = tl.zeros([BLOCK], tl.float32)
+    up = tl.zeros([BLOCK], tl.float32)
+    for sp in tl.static_range(SPLIT):
+        base = part_ptr + (sp * P + row) * (2 * I)
+        gate += tl.load(base + 2 * cols, mask=mask, other=0.0)
+        up += tl.load(base + 2 * cols + 1, mask=mask, other=0.0)
+    tl.store(h_ptr + row * I + cols, _swiglu(gate, up, limit, alpha).to(h_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit(do_not_specialize=["P"])
@@ -539,10 +570,17 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     def tiles(bm: int) -> int:
         return min(P, triton.cdiv(P, bm) + E)
 
-    _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]))](
-        x, sorted_pairs, counts, w1b, _descriptor(w1b, up), w1s, b1, h, H, N1, E, x.stride(0), w1b.stride(0),
-        w1b.stride(1), w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k,
-        EP=EP, PREC=prec, DEQ=deq, S32=s32_up, **up)
+    k_chunk, split = _split_k(H, up.pop("SPLIT", 1), up["BK"])
+    # K splits: fp32 partial sums of the gate/up columns, summed and activated by _swiglu_splits_kernel
+    part = h if split == 1 else torch.empty((split, P, N1), dtype=torch.float32, device=dev)
+    _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]), split)](
+        x, sorted_pairs, counts, w1b, _descriptor(w1b, up), w1s, b1, part, H, N1, E, P, k_chunk,
+        x.stride(0), w1b.stride(0), w1b.stride(1), w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA,
+        TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, S32=s32_up, SPLIT=split, **up)
+    if split > 1:
+        block = min(1024, triton.next_power_of_2(I))
+        _swiglu_splits_kernel[(P, triton.cdiv(I, block))](part, h, I, P, limit, SWIGLU_ALPHA, SPLIT=split,
+                                                           BLOCK=block)
     k_chunk, split = _split_k(I, down.pop("SPLIT", 1), down["BK"])
     # one K split: each pair's weighted output rounded once to the activation dtype, as the reference rounds
     # its expert outputs (and half the bytes of fp32 at prefill); K splits keep fp32 partial sums

@@ -1,7 +1,7 @@
 """Decode MoE tile variants in one process (H100): per-kernel profiler times and the whole call in a CUDA graph,
 4 layers cycled, plus a raw read of the up GEMM's packed bytes in its tile pattern (no dequantization, no MMA)
 as the memory system's ceiling for that pattern.
-    python3 bench/moe_decode_variants.py [T ...]
+    python3 bench/moe_decode_variants.py [T ...] [--probe-only]
 """
 
 from __future__ import annotations
@@ -27,6 +27,18 @@ def _read_tiles_kernel(w_ptr, out_ptr, K2, stride_e, stride_n, BN: tl.constexpr,
     tl.store(out_ptr + tl.program_id(1) * 65536 + n, tl.xor_sum(acc, axis=1))
 
 
+@triton.jit
+def _read_contiguous_kernel(w_ptr, out_ptr, n_bytes, stride_e, STEP: tl.constexpr):
+    """XOR of one CTA's share of expert program_id(1), read as one contiguous stream STEP bytes at a time: the
+    same bytes as a tile of rows, laid out tile by tile."""
+    share = n_bytes // tl.num_programs(0)
+    base = w_ptr + tl.program_id(1).to(tl.int64) * stride_e + tl.program_id(0) * share
+    acc = tl.zeros([STEP], tl.int32)
+    for k0 in range(0, share - STEP + 1, STEP):
+        acc ^= tl.load(base + k0 + tl.arange(0, STEP)).to(tl.int32)
+    tl.store(out_ptr + tl.program_id(1) * 65536 + tl.program_id(0), tl.xor_sum(acc, axis=0))
+
+
 def read_probe(layers: list[dict]) -> list[str]:
     out = torch.empty(4 * 65536, dtype=torch.int32, device="cuda")
     lines = []
@@ -41,6 +53,18 @@ def read_probe(layers: list[dict]) -> list[str]:
         us = graph_us(calls)
         nbytes = 4 * N * (G * 16 - (G * 16) % bkb)
         lines.append(f"read up bytes BN={bn} BKB={bkb} w{warps} s{stages}: {us:.1f} us, {nbytes / us * 1e-3:.0f} GB/s")
+    for ctas, step, warps in ((90, 4096, 4), (90, 8192, 4), (180, 4096, 4), (360, 4096, 4), (90, 16384, 8)):
+        calls = []
+        for ex in layers:
+            w = ex["w1_blocks"]
+            n_bytes = w[0].numel()
+            calls.append(lambda w=w, n=n_bytes: _read_contiguous_kernel[(ctas, 4)](
+                w, out, n, w.stride(0), STEP=step, num_warps=warps, num_stages=3))
+        us = graph_us(calls)
+        share = n_bytes // ctas
+        nbytes = 4 * ctas * (share - share % step)
+        lines.append(f"read up bytes contiguous {ctas}x4 CTAs step {step} w{warps}: {us:.1f} us, "
+                     f"{nbytes / us * 1e-3:.0f} GB/s")
     return lines
 
 
@@ -55,7 +79,7 @@ def variants(T: int) -> list[tuple[dict, dict]]:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1, 8]
+    sizes = [int(a) for a in sys.argv[1:] if a != "--probe-only"] or ([] if "--probe-only" in sys.argv else [1, 8])
     layers = random_experts(4)
     print("\n".join(read_probe(layers)))
     for T in sizes:

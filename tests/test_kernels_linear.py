@@ -1,5 +1,5 @@
-"""The one-row GEMV (single-stream decode's attention projections) against F.linear: CPU under the Triton
-interpreter at small sizes, the GPU at gpt-oss-20b's sizes in bf16."""
+"""The decode-batch linear kernels (the attention projections: one-row GEMV, few-row MMA band) against F.linear:
+CPU under the Triton interpreter at small sizes, the GPU at gpt-oss-20b's sizes in bf16."""
 
 import os
 
@@ -10,39 +10,46 @@ DEV = "cuda" if torch.cuda.is_available() else "cpu"
 if DEV == "cpu":
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from moechat.kernels.linear_triton import linear  # noqa: E402
+from moechat.kernels.linear_triton import MAX_ROWS, linear  # noqa: E402
 
 
-@pytest.mark.parametrize("N,K,bias,config", [
-    (37, 200, True, dict(BN=4, BK=64, num_warps=4)),   # N not a multiple of BN, K with a tail after 3 tiles
-    (16, 128, False, dict(BN=8, BK=128, num_warps=2)),  # no tail, no bias
-    (5, 40, True, dict(BN=4, BK=64, num_warps=1)),      # K shorter than one tile
+ROWS = dict(BM=16, BN=16, BK=64, num_warps=2, num_stages=2)
+
+
+@pytest.mark.parametrize("M,N,K,bias,config", [
+    (1, 37, 200, True, dict(BN=4, BK=64, num_warps=4)),   # N not a multiple of BN, K with a tail after 3 tiles
+    (1, 16, 128, False, dict(BN=8, BK=128, num_warps=2)),  # no tail, no bias
+    (1, 5, 40, True, dict(BN=4, BK=64, num_warps=1)),      # K shorter than one tile
+    (3, 37, 200, True, ROWS),                              # a few rows: the MMA band, partial N band, K tail
+    (8, 32, 128, False, ROWS),                             # the most rows it takes, whole tiles
+    (1, 20, 64, True, ROWS),                               # one row through the MMA band
 ])
-def test_gemv(N, K, bias, config):
+def test_decode_linear(M, N, K, bias, config):
     g = torch.Generator().manual_seed(N + K)
-    x = torch.randn(1, K, generator=g).to(DEV, torch.float16)
+    x = torch.randn(M, K, generator=g).to(DEV, torch.float16)
     w = torch.randn(N, K, generator=g).to(DEV, torch.float16)
     b = torch.randn(N, generator=g).to(DEV, torch.float16) if bias else None
     ref = torch.nn.functional.linear(x.float(), w.float(), b.float() if bias else None)
     out = linear(x, w, b, config)
-    assert out.shape == (1, N) and out.dtype == torch.float16
+    assert out.shape == (M, N) and out.dtype == torch.float16
     torch.testing.assert_close(out.float(), ref, rtol=2e-3, atol=2e-2)
 
 
 def test_more_rows_or_fp32_take_f_linear():
     g = torch.Generator().manual_seed(3)
     w, b = torch.randn(8, 32, generator=g), torch.randn(8, generator=g)
-    for x in (torch.randn(3, 32, generator=g).half(), torch.randn(1, 32, generator=g)):
+    for x in (torch.randn(MAX_ROWS + 1, 32, generator=g).half(), torch.randn(1, 32, generator=g)):
         w_, b_ = w.to(x.dtype), b.to(x.dtype)
         assert torch.equal(linear(x, w_, b_), torch.nn.functional.linear(x, w_, b_))
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("M", [1, 2, 8])
 @pytest.mark.parametrize("N,K", [(5120, 2880), (2880, 4096)])  # gpt-oss-20b's qkv and o-projection
-def test_gpu_gemv_real_sizes(N, K):
+def test_gpu_decode_linear_real_sizes(M, N, K):
     g = torch.Generator().manual_seed(N)
-    x = torch.randn(1, K, generator=g).to(DEV, torch.bfloat16)
+    x = torch.randn(M, K, generator=g).to(DEV, torch.bfloat16)
     w = (0.02 * torch.randn(N, K, generator=g)).to(DEV, torch.bfloat16)
     b = torch.randn(N, generator=g).to(DEV, torch.bfloat16)
     ref = torch.nn.functional.linear(x.float(), w.float(), b.float())

@@ -156,32 +156,40 @@ def bench_small_ops(tab: Table, sizes) -> None:
         slots = torch.arange(T, device="cuda")
         us = graph_us([lambda: rope_triton.rope_write_kv(q, k, v, cos, sin, pos, kc, vc, slots)])
         tab.add("rope_write_kv", f"T={T}", us, 2 * qkv.numel() * 2 + T * HEAD_DIM * 4, 0)
-    for name, x, ws, b in projections():
-        for impl, fn in (("linear", linear_triton.linear), ("linear cuBLAS", torch.nn.functional.linear)):
-            us = graph_us([lambda w=w: fn(x, w, b) for w in ws])
-            tab.add(impl, f"{name} T=1", us, ws[0].numel() * 2, 2 * ws[0].numel())
+    for M in (1, 8):
+        for name, x, ws, b in projections(M):
+            for impl, fn in (("linear", linear_triton.linear), ("linear cuBLAS", torch.nn.functional.linear)):
+                us = graph_us([lambda w=w: fn(x, w, b) for w in ws])
+                tab.add(impl, f"{name} T={M}", us, ws[0].numel() * 2, 2 * M * ws[0].numel())
 
 
-def projections() -> list[tuple[str, torch.Tensor, list[torch.Tensor], torch.Tensor]]:
-    """(name, one row x, 4 weights, bias) of gpt-oss-20b's qkv and o-projection: 4 weights cycled, since one
+def projections(M: int) -> list[tuple[str, torch.Tensor, list[torch.Tensor], torch.Tensor]]:
+    """(name, M rows of x, 4 weights, bias) of gpt-oss-20b's qkv and o-projection: 4 weights cycled, since one
     (24-30 MB) would stay in the 50 MB L2 between graph replays."""
     qkv = (HEADS + 2 * KV_HEADS) * HEAD_DIM
-    return [(name, torch.randn(1, K, device="cuda", dtype=BF16),
+    return [(name, torch.randn(M, K, device="cuda", dtype=BF16),
              [0.02 * torch.randn(N, K, device="cuda", dtype=BF16) for _ in range(4)],
              torch.randn(N, device="cuda", dtype=BF16))
             for name, N, K in (("qkv", qkv, HIDDEN), ("o-proj", HIDDEN, HEADS * HEAD_DIM))]
 
 
 def sweep_linear() -> list[str]:
-    """Graph-replay microseconds of the one-row GEMV's tiles at the attention projections' sizes."""
+    """Graph-replay microseconds of the decode linear kernels' tiles at the attention projections' sizes."""
     notes = []
-    for name, x, ws, b in projections():
-        for bn in (2, 4, 8):
-            for bk in (256, 512, 1024):
-                for warps in (2, 4, 8):
-                    cfg = dict(BN=bn, BK=bk, num_warps=warps)
+    one_row = [dict(BN=bn, BK=bk, num_warps=w) for bn in (2, 4, 8) for bk in (256, 512, 1024) for w in (2, 4, 8)]
+    rows = [dict(BM=16, BN=bn, BK=bk, num_warps=w, num_stages=st) for bn in (16, 32, 64) for bk in (64, 128, 256)
+            for w in (2, 4) for st in (3, 4)]
+    for M, configs in ((1, one_row), (8, rows)):
+        for name, x, ws, b in projections(M):
+            us = graph_us([lambda w=w: torch.nn.functional.linear(x, w, b) for w in ws])
+            notes.append(f"sweep linear {name} T={M} cuBLAS: {us:.1f} us")
+            for cfg in configs:
+                try:
                     us = graph_us([lambda w=w: linear_triton.linear(x, w, b, cfg) for w in ws])
-                    notes.append(f"sweep linear {name} T=1 {cfg}: {us:.1f} us")
+                except Exception as e:  # a tile that does not fit in shared memory
+                    notes.append(f"sweep linear {name} T={M} {cfg}: {type(e).__name__}")
+                    continue
+                notes.append(f"sweep linear {name} T={M} {cfg}: {us:.1f} us")
     return notes
 
 

@@ -1,9 +1,10 @@
-"""One-row linear layers (single-stream decode) in Triton: out = x @ W^T + b for x [1, K], W [N, K] in bf16.
+"""Linear layers for decode-sized batches in Triton: out = x @ W^T + b for x [M, K] (M <= 8), W [N, K] in bf16.
 
 cuBLAS runs gpt-oss-20b's o-projection at one row as a split-K GEMM plus a reduce kernel (13.6 us for 23.6 MB,
-1.7 TB/s on an H100). Here each program streams a few weight rows with CUDA-core FMAs (one row of x needs no
-tensor cores) and many programs keep the memory system busy; fp32 accumulation, bias added before the rounding,
-as cuBLAS does. The reference is torch.nn.functional.linear.
+1.7 TB/s on an H100). One row: each program streams a few weight rows with CUDA-core FMAs (one row of x needs no
+tensor cores) and many programs keep the memory system busy. A few rows: each program streams a narrow band of
+weight rows through the tensor cores as the MMA's wide operand, the rows of x padded to its narrow side. fp32
+accumulation, bias added before the rounding, as cuBLAS does. The reference is torch.nn.functional.linear.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
+
+from moechat.kernels.attention_triton import mma_precision
+
+MAX_ROWS = 8  # more rows go to cuBLAS
 
 
 @triton.jit
@@ -36,15 +41,67 @@ def _gemv_kernel(x_ptr, w_ptr, b_ptr, out_ptr, N, K, stride_w, HAS_BIAS: tl.cons
     tl.store(out_ptr + n, out.to(out_ptr.dtype.element_ty), mask=nmask)
 
 
+@triton.jit
+def _rows_step(acc, x_ptr, rows, k0, K, stride_x, m, mmask, nmask, BK: tl.constexpr, PREC: tl.constexpr,
+               MASK_K: tl.constexpr):
+    kk = k0 + tl.arange(0, BK)
+    wmask = nmask[:, None]
+    xmask = mmask[:, None]
+    if MASK_K:
+        wmask &= (kk < K)[None, :]
+        xmask &= (kk < K)[None, :]
+    w = tl.load(rows + kk[None, :], mask=wmask, other=0.0)
+    x = tl.load(x_ptr + m[:, None] * stride_x + kk[None, :], mask=xmask, other=0.0)
+    return tl.dot(w, tl.trans(x), acc, input_precision=PREC)
+
+
+@triton.jit(do_not_specialize=["M"])
+def _rows_kernel(x_ptr, w_ptr, b_ptr, out_ptr, M, N, K, stride_x, stride_w, HAS_BIAS: tl.constexpr,
+                 BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr):
+    """acc [BN, BM] = W[n] @ x^T: the weight band is the MMA's first operand, x's few rows the narrow second."""
+    n = tl.program_id(0) * BN + tl.arange(0, BN)
+    nmask = n < N
+    m = tl.arange(0, BM)
+    mmask = m < M
+    rows = w_ptr + n[:, None].to(tl.int64) * stride_w
+    acc = tl.zeros([BN, BM], tl.float32)
+    k_full = K // BK * BK
+    for k0 in range(0, k_full, BK):
+        acc = _rows_step(acc, x_ptr, rows, k0, K, stride_x, m, mmask, nmask, BK, PREC, False)
+    if k_full < K:
+        acc = _rows_step(acc, x_ptr, rows, k_full, K, stride_x, m, mmask, nmask, BK, PREC, True)
+    if HAS_BIAS:
+        acc += tl.load(b_ptr + n, mask=nmask, other=0.0).to(tl.float32)[:, None]
+    tl.store(out_ptr + m[None, :] * N + n[:, None], acc.to(out_ptr.dtype.element_ty),
+             mask=nmask[:, None] & mmask[None, :])
+
+
+def _config(M: int, K: int) -> dict:
+    """Tiles from `python -m moechat.kernels.bench --sweep decode` on an H100 (bench/NOTES.md): one row, a wider
+    K step for the longer rows of the o-projection (10.5 us against 11.0) and 2-row bands for qkv (12.5 against
+    12.8); a few rows, a 16-row weight band through the tensor cores."""
+    if M == 1:
+        return dict(BN=4, BK=1024, num_warps=2) if K >= 4096 else dict(BN=2, BK=512, num_warps=2)
+    return dict(BM=16, BN=16, BK=256, num_warps=2, num_stages=4)
+
+
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
            config: dict | None = None) -> torch.Tensor:
-    """Same contract as torch.nn.functional.linear; one row of 16-bit activations takes the GEMV kernel,
-    anything else F.linear. `config` overrides the tile (benchmark sweeps)."""
-    if x.shape[0] != 1 or x.dtype not in (torch.bfloat16, torch.float16) or weight.stride(1) != 1:
+    """Same contract as torch.nn.functional.linear; up to MAX_ROWS rows of 16-bit activations take the Triton
+    kernels (one row: the GEMV, or the MMA kernel when `config` names BM), anything else F.linear. `config`
+    overrides the tile (benchmark sweeps)."""
+    M = x.shape[0]
+    if not 1 <= M <= MAX_ROWS or x.dtype not in (torch.bfloat16, torch.float16) or weight.stride(1) != 1:
         return torch.nn.functional.linear(x, weight, bias)
     N, K = weight.shape
-    out = torch.empty((1, N), dtype=x.dtype, device=x.device)
-    cfg = config or dict(BN=4, BK=512, num_warps=4)
-    _gemv_kernel[(triton.cdiv(N, cfg["BN"]),)](x.contiguous(), weight, bias if bias is not None else weight, out,
-                                                N, K, weight.stride(0), HAS_BIAS=bias is not None, **cfg)
+    x = x.contiguous()
+    out = torch.empty((M, N), dtype=x.dtype, device=x.device)
+    cfg = dict(config or _config(M, K))
+    b = bias if bias is not None else weight
+    if "BM" in cfg:
+        _rows_kernel[(triton.cdiv(N, cfg["BN"]),)](x, weight, b, out, M, N, K, x.stride(0), weight.stride(0),
+                                                    HAS_BIAS=bias is not None, PREC=mma_precision(x.dtype), **cfg)
+    else:
+        _gemv_kernel[(triton.cdiv(N, cfg["BN"]),)](x, weight, b, out, N, K, weight.stride(0),
+                                                    HAS_BIAS=bias is not None, **cfg)
     return out

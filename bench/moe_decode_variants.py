@@ -1,7 +1,7 @@
 """Decode MoE tile variants in one process (H100): per-kernel profiler times and the whole call in a CUDA graph,
 4 layers cycled, plus a raw read of the up GEMM's packed bytes in its tile pattern (no dequantization, no MMA)
 as the memory system's ceiling for that pattern.
-    python3 bench/moe_decode_variants.py [T ...] [--probe-only]
+    python3 bench/moe_decode_variants.py [T ...] [--probe | --probe-only]
 """
 
 from __future__ import annotations
@@ -53,18 +53,25 @@ def read_probe(layers: list[dict]) -> list[str]:
 
 def variants(T: int) -> list[tuple[dict, dict]]:
     up, down = moe_triton._configs(T * TOP_K, EXPERTS, torch.bfloat16, torch.device("cuda"))
-    ups = [{}, {"BK": 256}, {"BK": 256, "num_warps": 8}, {"BK": 256, "SPLIT": 2}, {"SPLIT": 2, "num_warps": 2},
-           {"SPLIT": 2, "num_warps": 2, "num_stages": 4}, {"SPLIT": 3, "num_warps": 2}, {"BN": 32, "BK": 256},
-           {"BN": 128, "BK": 128, "num_warps": 8}]
-    downs = [{"BN": 16, "BK": 512}, {"BN": 64, "BK": 256, "num_warps": 4}, {"BK": 512, "num_warps": 4},
-             {"SPLIT": 1, "BK": 512, "num_warps": 4}]
-    return [(dict(up, **u), down) for u in ups] + [(up, dict(down, **d)) for d in downs]
+    sc = {"SCALED": True}
+    scs = {"SCALED": True, "SWAP": True, "TMA": False}
+    pairs = [({}, {}), (sc, sc), (scs, scs)]
+    if T <= 8:
+        pairs += [(dict(scs, BN=128), {}), (dict(scs, BN=128, num_warps=8), {}), (dict(scs, BK=256), {}),
+                  (dict(scs, num_warps=2), {}), (dict(scs, SPLIT=2), {}), ({}, dict(scs, BN=64)),
+                  ({}, dict(scs, BN=64, num_warps=4)), ({}, dict(scs, BK=128, SPLIT=1)),
+                  ({}, dict(scs, BN=64, BK=128, num_warps=4, SPLIT=1))]
+    elif T <= 256:
+        pairs += [(dict(scs, BM=16, BN=64, num_warps=4), dict(scs, BM=16, BN=64, num_warps=4))]
+    return [(dict(up, **u), dict(down, **d)) for u, d in pairs]
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:] if a != "--probe-only"] or ([] if "--probe-only" in sys.argv else [1, 8])
+    probe_only = "--probe-only" in sys.argv
+    sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--probe")] or ([] if probe_only else [1, 8])
     layers = random_experts(4)
-    print("\n".join(read_probe(layers)))
+    if probe_only or "--probe" in sys.argv:
+        print("\n".join(read_probe(layers)))
     for T in sizes:
         x = torch.randn(T, HIDDEN, device="cuda", dtype=torch.bfloat16)
         _, _, routes = random_routes(x, layers)

@@ -52,17 +52,13 @@ def read_probe(layers: list[dict]) -> list[str]:
 
 
 def variants(T: int) -> list[tuple[dict, dict]]:
+    """The default tiles at T tokens, then single changes to the up or the down tile."""
     up, down = moe_triton._configs(T * TOP_K, EXPERTS, torch.bfloat16, torch.device("cuda"))
-    sc = {"SCALED": True}
-    scs = {"SCALED": True, "SWAP": True, "TMA": False}
-    pairs = [({}, {}), (sc, sc), (scs, scs)]
+    pairs = [({}, {})]
     if T <= 8:
-        pairs += [(dict(scs, BN=128), {}), (dict(scs, BN=128, num_warps=8), {}), (dict(scs, BK=256), {}),
-                  (dict(scs, num_warps=2), {}), (dict(scs, SPLIT=2), {}), ({}, dict(scs, BN=64)),
-                  ({}, dict(scs, BN=64, num_warps=4)), ({}, dict(scs, BK=128, SPLIT=1)),
-                  ({}, dict(scs, BN=64, BK=128, num_warps=4, SPLIT=1))]
-    elif T <= 256:
-        pairs += [(dict(scs, BM=16, BN=64, num_warps=4), dict(scs, BM=16, BN=64, num_warps=4))]
+        pairs += [({"SPLIT": 2, "num_warps": 2}, {}), ({"SPLIT": 2, "num_warps": 1}, {}),
+                  ({"SPLIT": 2, "num_warps": 2, "BN": 32}, {}), ({"SPLIT": 2, "num_warps": 2, "BK": 64}, {}),
+                  ({}, {"num_warps": 1}), ({}, {"SPLIT": 2, "num_warps": 1, "BK": 128})]
     return [(dict(up, **u), dict(down, **d)) for u, d in pairs]
 
 

@@ -97,8 +97,6 @@ WORDS = dict(SMALL, BK=128, S32=True)  # a whole 32-bit word of scales per K ste
     (2, 4, (dict(TMA, SWAP=True), dict(TMA, SWAP=True)), torch.float32),
     (3, 4, (dict(SMALL, AHEAD=True), dict(SWAP, AHEAD=True, SPLIT=2)), torch.float16),  # scales a K step ahead
     (3, 4, (dict(SMALL, EARLY=True), dict(SWAP, EARLY=True, SPLIT=2)), torch.float32),  # scales first in a step
-    (3, 4, (dict(SMALL, SCALED=True), dict(SWAP, SCALED=True, SPLIT=2)), torch.float16),  # tl.dot_scaled
-    (1, 4, (dict(SWAP, SCALED=True, BK=32, SPLIT=2), dict(SMALL, SCALED=True)), torch.float16),
 ])
 def test_moe_tiles(T, k, configs, dtype):
     g = torch.Generator().manual_seed(100 + T)
@@ -165,12 +163,8 @@ def test_gpu_moe_real_sizes(T):
     assert (logits.gather(1, idx.long()) >= kth - 0.05).all()
     assert (idx.long() == ref_idx).float().mean() > 0.95
     close(weights, torch.softmax(logits.gather(1, idx.long()), -1), 2e-2)
-    ref = moe_ref(x, ref_w, ref_idx, experts, LIMIT)
-    close(moe(x, ref_w, ref_idx, experts, LIMIT), ref, 2e-2)
-    up, down = moe_triton._configs(T * k, 32, torch.bfloat16, torch.device(DEV))
-    for cfg in ((dict(up, SCALED=True), dict(down, SCALED=True)),
-                (dict(up, SCALED=True, SWAP=True, TMA=False), dict(down, SCALED=True, SWAP=True, TMA=False))):
-        close(moe(x, ref_w, ref_idx, experts, LIMIT, configs=cfg), ref, 2e-2)  # tl.dot_scaled, both operand orders
+    out = moe(x, ref_w, ref_idx, experts, LIMIT)
+    close(out, moe_ref(x, ref_w, ref_idx, experts, LIMIT), 2e-2)
 
 
 @pytest.mark.gpu

@@ -261,12 +261,13 @@ def _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN: tl.constexpr, BK: tl.con
 
 
 @triton.jit
-def _mxfp4_load(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn,
-                BN: tl.constexpr, BK: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr, S_GIVEN: tl.constexpr,
-                MASK_K: tl.constexpr):
-    """Weight rows n, columns k0:k0+BK of one expert as stored -> (packed bytes [BN, BK/2], scale bytes
-    [BN, BK/32]): byte j holds column 2j in its low nibble and 2j+1 in its high nibble. The scale bytes are
-    loaded here after the packed bytes, or given (S_GIVEN: s_given, loaded earlier by the caller).
+def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn,
+                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr, TMA: tl.constexpr,
+                S32: tl.constexpr, S_GIVEN: tl.constexpr, MASK_K: tl.constexpr):
+    """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> (even columns, odd columns),
+    each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble. The scale bytes
+    are loaded here after the packed bytes, or given (S_GIVEN: s_given, loaded earlier by the caller).
+    DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale byte is <= 128.
     TMA: the packed bytes come through a tensor descriptor over [E, N, K/2] (rows past N read as zeros)."""
     kb = k0 // 2 + tl.arange(0, BK // 2)
     bmask = nmask[:, None]
@@ -282,14 +283,6 @@ def _mxfp4_load(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K,
         s = s_given
     else:
         s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, S32, MASK_K)
-    return packed, s
-
-
-@triton.jit
-def _mxfp4_tile(packed, s, BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr):
-    """Packed bytes and scales from _mxfp4_load dequantized in registers -> (even columns, odd columns), each
-    [BN, BK/2] DTYPE. DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale
-    byte is <= 128."""
     if DEQ == 0:
         scale = (s.to(tl.int32) << 23).to(tl.float32, bitcast=True)[:, :, None]  # 2^(s-127)
         lo = (_fp4_to_float(packed & 0xF).reshape([BN, BK // 32, 16]) * scale).reshape([BN, BK // 2]).to(DTYPE)
@@ -317,27 +310,15 @@ def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_
     if MASK_K:
         amask &= (kk < K)[None, :]
     a = tl.load(a_row_ptr + kk[None, :], mask=amask, other=0.0)
-    packed, s = _mxfp4_load(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn,
-                            BN, BK, TMA, S32, S_GIVEN, MASK_K)
-    if DEQ == 3:  # Triton's scaled dot: it places the packed bytes in the MMA's operand layout, then upcasts
-        if SWAP:
-            if a.dtype == tl.bfloat16:
-                acc = tl.dot_scaled(packed, s, "e2m1", tl.trans(a), None, "bf16", acc)
-            else:
-                acc = tl.dot_scaled(packed, s, "e2m1", tl.trans(a), None, "fp16", acc)
-        elif a.dtype == tl.bfloat16:
-            acc = tl.dot_scaled(a, None, "bf16", tl.trans(packed), s, "e2m1", acc)
-        else:
-            acc = tl.dot_scaled(a, None, "fp16", tl.trans(packed), s, "e2m1", acc)
+    a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
+    lo, hi = _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn, BN,
+                         BK, a.dtype, DEQ, TMA, S32, S_GIVEN, MASK_K)
+    if SWAP:  # acc [BN, BM]: the weights are the MMA's first operand, the few activation rows the second
+        acc = tl.dot(lo, tl.trans(a_even), acc, input_precision=PREC)
+        acc = tl.dot(hi, tl.trans(a_odd), acc, input_precision=PREC)
     else:
-        a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
-        lo, hi = _mxfp4_tile(packed, s, BN, BK, a.dtype, DEQ)
-        if SWAP:  # acc [BN, BM]: the weights are the MMA's first operand, the few activation rows the second
-            acc = tl.dot(lo, tl.trans(a_even), acc, input_precision=PREC)
-            acc = tl.dot(hi, tl.trans(a_odd), acc, input_precision=PREC)
-        else:
-            acc = tl.dot(a_even, tl.trans(lo), acc, input_precision=PREC)
-            acc = tl.dot(a_odd, tl.trans(hi), acc, input_precision=PREC)
+        acc = tl.dot(a_even, tl.trans(lo), acc, input_precision=PREC)
+        acc = tl.dot(a_odd, tl.trans(hi), acc, input_precision=PREC)
     return acc
 
 
@@ -579,10 +560,8 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP)
     _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
                            NCP=triton.next_power_of_2(nc), SINGLE=nc == 1)
-    defaults = {"SWAP": False, "TMA": False, "S32": False, "AHEAD": False, "EARLY": False, "SCALED": False}
+    defaults = {"SWAP": False, "TMA": False, "S32": False, "AHEAD": False, "EARLY": False}
     up, down = ({**defaults, **c} for c in (configs or _configs(P, E, x.dtype, dev)))
-    deq_up, deq_down = (3 if c.pop("SCALED") and x.dtype in (torch.bfloat16, torch.float16) else deq
-                        for c in (up, down))
     s32_up = up.pop("S32") and _word_scales(w1s, up["BK"])
     s32_down = down.pop("S32") and _word_scales(w2s, down["BK"])
     prec = mma_precision(x.dtype)
@@ -597,7 +576,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]), split)](
         x, sorted_pairs, counts, w1b, _descriptor(w1b, up), w1s, b1, part, H, N1, E, P, k_chunk,
         x.stride(0), w1b.stride(0), w1b.stride(1), w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA,
-        TOPK=top_k, EP=EP, PREC=prec, DEQ=deq_up, S32=s32_up, SPLIT=split, **up)
+        TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, S32=s32_up, SPLIT=split, **up)
     if split > 1:
         block = min(1024, triton.next_power_of_2(I))
         _swiglu_splits_kernel[(P, triton.cdiv(I, block))](part, h, I, P, limit, SWIGLU_ALPHA, SPLIT=split,
@@ -608,6 +587,6 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     y = torch.empty((split, P, H), dtype=x.dtype if split == 1 else torch.float32, device=dev)
     _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]), split)](
         h, sorted_pairs, counts, weights.contiguous(), w2b, _descriptor(w2b, down), w2s, b2, y, I, H, E, P, k_chunk,
-        w2b.stride(0), w2b.stride(1), w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq_down,
+        w2b.stride(0), w2b.stride(1), w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
         S32=s32_down, **down)
     return y

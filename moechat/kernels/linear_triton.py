@@ -76,27 +76,28 @@ def _rows_kernel(x_ptr, w_ptr, b_ptr, out_ptr, M, N, K, stride_x, stride_w, HAS_
              mask=nmask[:, None] & mmask[None, :])
 
 
-def _config(M: int, K: int) -> dict:
+def _config(M: int, K: int) -> dict | None:
     """Tiles from `python -m moechat.kernels.bench --sweep decode` on an H100 (bench/NOTES.md): one row, a wider
     K step for the longer rows of the o-projection (10.5 us against 11.0) and 2-row bands for qkv (12.5 against
-    12.8); a few rows, a 16-row weight band through the tensor cores."""
+    12.8). A few rows: a 16-row weight band through the tensor cores beats cuBLAS on the o-projection's long rows
+    (8 rows: 11.5 against 13.6 us) but not on qkv's (14.1 against 13.5): None, cuBLAS."""
     if M == 1:
         return dict(BN=4, BK=1024, num_warps=2) if K >= 4096 else dict(BN=2, BK=512, num_warps=2)
-    return dict(BM=16, BN=16, BK=256, num_warps=2, num_stages=4)
+    return dict(BM=16, BN=16, BK=256, num_warps=2, num_stages=4) if K >= 4096 else None
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
            config: dict | None = None) -> torch.Tensor:
     """Same contract as torch.nn.functional.linear; up to MAX_ROWS rows of 16-bit activations take the Triton
-    kernels (one row: the GEMV, or the MMA kernel when `config` names BM), anything else F.linear. `config`
-    overrides the tile (benchmark sweeps)."""
-    M = x.shape[0]
-    if not 1 <= M <= MAX_ROWS or x.dtype not in (torch.bfloat16, torch.float16) or weight.stride(1) != 1:
+    kernels where _config has a tile for them (the GEMV, or the MMA band when the tile names BM), anything else
+    F.linear. `config` overrides the tile (benchmark sweeps)."""
+    M, K = x.shape
+    cfg = config or (_config(M, K) if 1 <= M <= MAX_ROWS else None)
+    if cfg is None or x.dtype not in (torch.bfloat16, torch.float16) or weight.stride(1) != 1:
         return torch.nn.functional.linear(x, weight, bias)
-    N, K = weight.shape
+    N = weight.shape[0]
     x = x.contiguous()
     out = torch.empty((M, N), dtype=x.dtype, device=x.device)
-    cfg = dict(config or _config(M, K))
     b = bias if bias is not None else weight
     if "BM" in cfg:
         _rows_kernel[(triton.cdiv(N, cfg["BN"]),)](x, weight, b, out, M, N, K, x.stride(0), weight.stride(0),

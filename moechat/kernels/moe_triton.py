@@ -469,8 +469,9 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         safe = dict(BM=16 if pairs <= 4 * num_experts else 64, BN=64, BK=64, num_warps=4, num_stages=2)
         return safe, safe
     rows = pairs / num_experts
-    if pairs <= 8:  # T=1 and 2: the up tile is bound by its warps' issue latency (bench/NOTES.md, session 3)
-        return (dict(BM=16, BN=64, BK=128, num_warps=4, num_stages=3),
+    if pairs <= 8:  # T=1 and 2: bound by the warps' issue latency (bench/NOTES.md, sessions 3 and 4); split
+        # over K, the up tile keeps twice the programs in flight: T=1 up 29.0 -> 25.2 us + 2.3 us to finish
+        return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SPLIT=2),
                 dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3, SPLIT=2, EARLY=True))  # T=1 19.3 -> 16.1 us
     if rows <= 2:  # T=8: BK 64 with 4 warps (up) and a split down measured faster alone, slower in the table
         return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3),

@@ -13,7 +13,8 @@ import triton
 import triton.language as tl
 
 from moechat.kernels import moe_triton
-from moechat.kernels.bench import EXPERTS, HIDDEN, TOP_K, graph_us, kernel_us, random_experts, random_routes
+from moechat.kernels.bench import (EXPERTS, HIDDEN, TOP_K, graph_us, kernel_us, random_experts, random_routes,
+                                   row_major)
 
 
 @triton.jit
@@ -56,9 +57,7 @@ def variants(T: int) -> list[tuple[dict, dict]]:
     up, down = moe_triton._configs(T * TOP_K, EXPERTS, torch.bfloat16, torch.device("cuda"))
     pairs = [({}, {})]
     if T <= 8:
-        pairs += [({"SPLIT": 2, "num_warps": 2}, {}), ({"SPLIT": 2, "num_warps": 1}, {}),
-                  ({"SPLIT": 2, "num_warps": 2, "BN": 32}, {}), ({"SPLIT": 2, "num_warps": 2, "BK": 64}, {}),
-                  ({}, {"num_warps": 1}), ({}, {"SPLIT": 2, "num_warps": 1, "BK": 128})]
+        pairs += [({"BK": 256}, {}), ({}, {"BK": 128})]
     return [(dict(up, **u), dict(down, **d)) for u, d in pairs]
 
 
@@ -68,21 +67,23 @@ def main() -> None:
     layers = random_experts(4)
     if probe_only or "--probe" in sys.argv:
         print("\n".join(read_probe(layers)))
+    row_layers = [dict(ex, **{k: row_major(ex[k]) for k in ("w1_blocks", "w2_blocks")}) for ex in layers]
     for T in sizes:
         x = torch.randn(T, HIDDEN, device="cuda", dtype=torch.bfloat16)
         _, _, routes = random_routes(x, layers)
         for cfg in variants(T):
-            calls = [lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=cfg)
-                     for ex, r in zip(layers, routes)]
-            try:
-                times = kernel_us(calls)
-                us = graph_us(calls)
-            except Exception as e:  # a tile that does not fit
-                print(f"T={T} {cfg}: {type(e).__name__}: {str(e)[:80]}")
-                continue
-            parts = ", ".join(f"{k.strip('_').split('_kernel')[0]} {v:.1f}" for k, v in sorted(times.items())
-                              if "kernel" in k)
-            print(f"T={T} graph {us:.1f} us | {parts} | up {cfg[0]} down {cfg[1]}")
+            for name, exs in (("blocked", layers), ("rows", row_layers)):
+                calls = [lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=cfg)
+                         for ex, r in zip(exs, routes)]
+                try:
+                    times = kernel_us(calls)
+                    us = graph_us(calls)
+                except Exception as e:  # a tile that does not fit
+                    print(f"T={T} {cfg}: {type(e).__name__}: {str(e)[:80]}")
+                    continue
+                parts = ", ".join(f"{k.strip('_').split('_kernel')[0]} {v:.1f}" for k, v in sorted(times.items())
+                                  if "kernel" in k)
+                print(f"T={T} {name} graph {us:.1f} us | {parts} | up {cfg[0]} down {cfg[1]}")
 
 
 if __name__ == "__main__":

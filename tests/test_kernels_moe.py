@@ -108,6 +108,25 @@ def test_moe_tiles(T, k, configs, dtype):
     close(moe(x, weights, idx, experts, LIMIT, configs=configs), ref, 1e-5 if dtype == torch.float32 else 5e-3)
 
 
+@pytest.mark.parametrize("T,configs,dtype", [
+    (3, None, torch.float32), (2, (SWAP, dict(SWAP, SPLIT=2)), torch.float16),
+    (3, (dict(SMALL, BK=32, SPLIT=2), dict(TMA, AHEAD=True)), torch.float32),  # TMA is ignored over blocks
+    (1, (dict(WORDS, EARLY=True), dict(WORDS, SPLIT=2)), torch.float32)])
+def test_moe_blocked_rows(T, configs, dtype):
+    """Packed weights in block_rows' layout (16-row blocks of 64-byte chunks, groups padded to 4) give the row-major
+    result; the K tail (3 groups padded to 4) included."""
+    g = torch.Generator().manual_seed(40 + T)
+    E, H, I = 8, 64, 96
+    experts = make_experts(E, H, I, dtype, g, 122, 129)
+    x = (2 * torch.randn(T, H, generator=g)).to(DEV, dtype)
+    weights, idx = routing(T, E, 4, g, 6)
+    blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")},
+                   **{k: pad_scale_rows(experts[k]) for k in ("w1_scales", "w2_scales")})  # as the engine holds them
+    assert blocked["w2_blocks"].shape == (E, H // 16, 1, 16, 64)
+    close(moe(x, weights, idx, blocked, LIMIT, configs=configs), moe_ref(x, weights, idx, experts, LIMIT),
+          1e-5 if dtype == torch.float32 else 5e-3)
+
+
 @pytest.mark.parametrize("configs", [(WORDS, WORDS), (dict(WORDS, SWAP=True), dict(WORDS, SPLIT=2)),
                                      (dict(WORDS, AHEAD=True), dict(WORDS, AHEAD=True, SPLIT=2))])
 def test_moe_word_scales(configs):
@@ -163,8 +182,10 @@ def test_gpu_moe_real_sizes(T):
     assert (logits.gather(1, idx.long()) >= kth - 0.05).all()
     assert (idx.long() == ref_idx).float().mean() > 0.95
     close(weights, torch.softmax(logits.gather(1, idx.long()), -1), 2e-2)
-    out = moe(x, ref_w, ref_idx, experts, LIMIT)
-    close(out, moe_ref(x, ref_w, ref_idx, experts, LIMIT), 2e-2)
+    ref = moe_ref(x, ref_w, ref_idx, experts, LIMIT)
+    close(moe(x, ref_w, ref_idx, experts, LIMIT), ref, 2e-2)
+    blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")})
+    close(moe(x, ref_w, ref_idx, blocked, LIMIT), ref, 2e-2)  # as the engine holds them on the GPU
 
 
 @pytest.mark.gpu

@@ -40,6 +40,10 @@ class GptOss:
         self.cos, self.sin = rope_tables(cfg.max_position, inv_freq, scale, device)
         for key in [k for k in weights if k.endswith("_scales")]:  # read as 32-bit words by the kernels
             weights[key] = pad_scale_rows(weights[key])
+        if self.ops.triton:  # the Triton MoE reads a tile's rows as whole 1 KB chunks (moe_triton.block_rows)
+            from moechat.kernels.moe_triton import block_rows
+            for key in [k for k in weights if k.endswith("_blocks") and weights[k].shape[1] % 16 == 0]:
+                weights[key] = block_rows(weights[key])
         self.experts = [{k: weights[f"layers.{i}.{k}"] for k in EXPERT_KEYS if f"layers.{i}.{k}" in weights}
                         for i in range(cfg.num_layers)]
         for ex in self.experts:  # the MXFP4 kernels dequantize with one multiply when no scale exceeds 2^1

@@ -225,6 +225,8 @@ def _fp4_asm(one_mul: bool) -> str:
             + nibble("t0", "$2", "$5", True) + nibble("t1", "$3", "$6", True) + "}")
 
 
+BLOCK_ROWS = tl.constexpr(16)  # block_rows' layout: 16 rows x 64 bytes (4 scale groups) per contiguous chunk
+CHUNK_BYTES = tl.constexpr(64)
 _FP4_ASM = tl.constexpr(_fp4_asm(False))
 _FP4_ASM_ONE_MUL = tl.constexpr(_fp4_asm(True))
 
@@ -261,14 +263,25 @@ def _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN: tl.constexpr, BK: tl.con
 
 
 @triton.jit
+def _packed_offsets(n, kb, stride_bn, BLOCKED: tl.constexpr):
+    """Byte offsets of rows n, row bytes kb in an expert's packed weights: row-major rows, or block_rows' layout
+    (16-row blocks, each stored as consecutive 1 KB chunks of 64 bytes per row)."""
+    if BLOCKED:
+        return ((n // BLOCK_ROWS)[:, None] * stride_bn + (kb // CHUNK_BYTES)[None, :] * (BLOCK_ROWS * CHUNK_BYTES)
+                + (n % BLOCK_ROWS)[:, None] * CHUNK_BYTES + (kb % CHUNK_BYTES)[None, :])
+    return n[:, None] * stride_bn + kb[None, :]
+
+
+@triton.jit
 def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn,
                 BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr, TMA: tl.constexpr,
-                S32: tl.constexpr, S_GIVEN: tl.constexpr, MASK_K: tl.constexpr):
+                S32: tl.constexpr, S_GIVEN: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
     """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> (even columns, odd columns),
     each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble. The scale bytes
     are loaded here after the packed bytes, or given (S_GIVEN: s_given, loaded earlier by the caller).
     DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale byte is <= 128.
-    TMA: the packed bytes come through a tensor descriptor over [E, N, K/2] (rows past N read as zeros)."""
+    TMA: the packed bytes come through a tensor descriptor over [E, N, K/2] (rows past N read as zeros).
+    BLOCKED: the packed bytes are stored as block_rows lays them out; stride_bn is then a 16-row block's stride."""
     kb = k0 // 2 + tl.arange(0, BK // 2)
     bmask = nmask[:, None]
     if MASK_K:  # only the tail tile: a mask that varies along a row stops the loads from vectorizing
@@ -278,7 +291,7 @@ def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K,
         if MASK_K:  # a split's tail tile reads into the next split: those columns must not count
             packed = tl.where((kb < K // 2)[None, :], packed, 0)
     else:
-        packed = tl.load(blocks_ptr + n[:, None] * stride_bn + kb[None, :], mask=bmask, other=0)
+        packed = tl.load(blocks_ptr + _packed_offsets(n, kb, stride_bn, BLOCKED), mask=bmask, other=0)
     if S_GIVEN:
         s = s_given
     else:
@@ -304,7 +317,7 @@ def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K,
 def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn,
                 stride_sn, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr,
                 DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr, S_GIVEN: tl.constexpr,
-                MASK_K: tl.constexpr):
+                MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
     kk = k0 + tl.arange(0, BK)
     amask = rmask[:, None]
     if MASK_K:
@@ -312,7 +325,7 @@ def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_
     a = tl.load(a_row_ptr + kk[None, :], mask=amask, other=0.0)
     a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
     lo, hi = _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn, BN,
-                         BK, a.dtype, DEQ, TMA, S32, S_GIVEN, MASK_K)
+                         BK, a.dtype, DEQ, TMA, S32, S_GIVEN, MASK_K, BLOCKED)
     if SWAP:  # acc [BN, BM]: the weights are the MMA's first operand, the few activation rows the second
         acc = tl.dot(lo, tl.trans(a_even), acc, input_precision=PREC)
         acc = tl.dot(hi, tl.trans(a_odd), acc, input_precision=PREC)
@@ -326,7 +339,7 @@ def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_
 def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k_lo, k_hi,
                   stride_bn, stride_sn, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr,
                   PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr,
-                  AHEAD: tl.constexpr, EARLY: tl.constexpr):
+                  AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr):
     """a[a_rows, k_lo:k_hi] @ W[n, k_lo:k_hi]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two
     dots. k_lo and k_hi are multiples of 32 (k_hi the end of the tail tile's mask). SWAP computes the
     transpose (W @ a^T), which suits decode: a handful of rows, padded to the MMA's narrow side.
@@ -349,12 +362,12 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, w_desc, e, n0, sca
         elif EARLY:
             s_k = _scales(scales_ptr, n, nmask, k0, k_hi, stride_sn, BN, BK, S32, False)
         acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_k, n, nmask, k0, k_hi,
-                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD or EARLY, False)
+                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD or EARLY, False, BLOCKED)
         if AHEAD:
             s = s_next
     if k_full < k_hi:
         acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s, n, nmask, k_full, k_hi,
-                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, True)
+                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, True, BLOCKED)
     if SWAP:
         acc = tl.trans(acc)
     return acc
@@ -373,7 +386,8 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr
                    stride_x, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
                    TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
                    PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr,
-                   S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr, SPLIT: tl.constexpr):
+                   S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr, SPLIT: tl.constexpr,
+                   BLOCKED: tl.constexpr):
     """Program (N tile, row tile, K split) -> h[rows, N tile / 2] after bias and SwiGLU; with SPLIT > 1 the fp32
     sums over its K split (bias in split 0) -> h[split, rows, N tile] instead, finished by _swiglu_splits_kernel
     (decode: twice the programs in flight for the same tile)."""
@@ -390,7 +404,7 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr
     k_lo = tl.multiple_of(sp * K_CHUNK, BK)
     acc = _mxfp4_matmul(x_ptr, tok, rmask, stride_x, wb_ptr + e64 * stride_wbe, wb_desc, e, tl.program_id(0) * BN,
                         ws_ptr + e64 * stride_wse, n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn,
-                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, EARLY)
+                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, EARLY, BLOCKED)
     bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
     acc += tl.where(sp == 0, bias, 0.0)[None, :]
     if SPLIT > 1:
@@ -425,7 +439,7 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, wb_desc
                      stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
                      BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr,
                      DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr,
-                     AHEAD: tl.constexpr, EARLY: tl.constexpr):
+                     AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr):
     """Program (N tile, row tile, K split) -> y[split, pair, N tile] (split-K keeps the weight stream wide when
     decode has few row tiles; the bias goes into split 0 only)."""
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
@@ -441,7 +455,7 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, wb_desc
     k_lo = tl.multiple_of(sp * K_CHUNK, BK)  # K_CHUNK is a multiple of BK: keeps the 16-byte vector loads
     acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe, wb_desc, e, tl.program_id(0) * BN,
                         ws_ptr + e64 * stride_wse, n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn,
-                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, EARLY)
+                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, EARLY, BLOCKED)
     bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
     acc += tl.where(sp == 0, bias, 0.0)[None, :]
     acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]
@@ -497,9 +511,29 @@ def _dequant_mode(x: torch.Tensor, experts: dict) -> int:
     return 2 if experts.get("max_scale", 255) <= 128 else 1
 
 
+def block_rows(blocks: torch.Tensor) -> torch.Tensor:
+    """Packed MXFP4 blocks [E, N, G, 16] (row-major rows of G * 16 bytes) -> the same bytes as
+    [E, N / 16, G' / 4, 16, 64]: per block of 16 rows, 1 KB chunks of 64 bytes (4 groups) per row, G' = G padded
+    with zero bytes to a multiple of 4. A tile's rows then read whole 1 KB chunks instead of 64 bytes from each
+    of 16 rows 1440 bytes apart (H100 raw read of gpt-oss-20b's up weights in the decode tile's pattern: 1616 ->
+    1974 GB/s). Needs N % 16 == 0 (gpt-oss: 5760 and 2880)."""
+    E, N, G, _ = blocks.shape
+    rows, chunk = BLOCK_ROWS.value, CHUNK_BYTES.value // 16
+    padded = torch.zeros((E, N, -(-G // chunk) * chunk, 16), dtype=blocks.dtype, device=blocks.device)
+    padded[:, :, :G] = blocks
+    return padded.view(E, N // rows, rows, -1, chunk * 16).transpose(2, 3).contiguous()
+
+
+def _rows_layout(blocks: torch.Tensor) -> tuple[int, int, bool]:
+    """(rows N, stride between the kernel's row units, BLOCKED) of packed blocks, row-major or block_rows'."""
+    if blocks.dim() == 5:
+        return blocks.shape[1] * blocks.shape[3], blocks.stride(1), True
+    return blocks.shape[1], blocks.stride(1), False
+
+
 def _descriptor(blocks: torch.Tensor, cfg: dict) -> TensorDescriptor | None:
     """A TMA descriptor over packed blocks [E, N, K/32, 16] viewed as [E, N, K/2] bytes, one tile per load."""
-    if not cfg.get("TMA"):
+    if not cfg.get("TMA") or blocks.dim() == 5:
         return None
     E, N, G, _ = blocks.shape
     return TensorDescriptor.from_tensor(blocks.view(E, N, G * 16), [1, cfg["BN"], cfg["BK"] // 2])
@@ -542,7 +576,9 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     T, H = x.shape
     top_k = idx.shape[1]
     w1b, w1s, w2b, w2s = experts["w1_blocks"], experts["w1_scales"], experts["w2_blocks"], experts["w2_scales"]
-    E, N1 = w1b.shape[0], w1b.shape[1]
+    E = w1b.shape[0]
+    N1, stride_1n, blocked = _rows_layout(w1b)
+    _, stride_2n, _ = _rows_layout(w2b)
     I = N1 // 2
     x = x.contiguous()
     P = T * top_k
@@ -563,6 +599,8 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
                            NCP=triton.next_power_of_2(nc), SINGLE=nc == 1)
     defaults = {"SWAP": False, "TMA": False, "S32": False, "AHEAD": False, "EARLY": False}
     up, down = ({**defaults, **c} for c in (configs or _configs(P, E, x.dtype, dev)))
+    if blocked:  # no TMA descriptor over block_rows' layout
+        up["TMA"] = down["TMA"] = False
     s32_up = up.pop("S32") and _word_scales(w1s, up["BK"])
     s32_down = down.pop("S32") and _word_scales(w2s, down["BK"])
     prec = mma_precision(x.dtype)
@@ -576,8 +614,8 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     part = h if split == 1 else torch.empty((split, P, N1), dtype=torch.float32, device=dev)
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]), split)](
         x, sorted_pairs, counts, w1b, _descriptor(w1b, up), w1s, b1, part, H, N1, E, P, k_chunk,
-        x.stride(0), w1b.stride(0), w1b.stride(1), w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA,
-        TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, S32=s32_up, SPLIT=split, **up)
+        x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA,
+        TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, S32=s32_up, SPLIT=split, BLOCKED=blocked, **up)
     if split > 1:
         block = min(1024, triton.next_power_of_2(I))
         _swiglu_splits_kernel[(P, triton.cdiv(I, block))](part, h, I, P, limit, SWIGLU_ALPHA, SPLIT=split,
@@ -588,6 +626,6 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     y = torch.empty((split, P, H), dtype=x.dtype if split == 1 else torch.float32, device=dev)
     _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]), split)](
         h, sorted_pairs, counts, weights.contiguous(), w2b, _descriptor(w2b, down), w2s, b2, y, I, H, E, P, k_chunk,
-        w2b.stride(0), w2b.stride(1), w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
-        S32=s32_down, **down)
+        w2b.stride(0), stride_2n, w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
+        S32=s32_down, BLOCKED=blocked, **down)
     return y

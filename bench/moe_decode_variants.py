@@ -39,7 +39,7 @@ def read_probe(layers: list[dict]) -> list[str]:
         for blocked in (False, True):
             calls = []
             for ex in layers:
-                w = ex["w1_blocks"]
+                w = row_major(ex["w1_blocks"])
                 E, N, G, _ = w.shape
                 k2 = G * 16 - (G * 16) % bkb
                 strides = (bkb, bn * bkb) if blocked else (w.stride(1), bkb)

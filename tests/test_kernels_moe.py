@@ -113,8 +113,8 @@ def test_moe_tiles(T, k, configs, dtype):
     (3, (dict(SMALL, BK=32, SPLIT=2), dict(TMA, AHEAD=True)), torch.float32),  # TMA is ignored over blocks
     (1, (dict(WORDS, EARLY=True), dict(WORDS, SPLIT=2)), torch.float32)])
 def test_moe_blocked_rows(T, configs, dtype):
-    """Packed weights in block_rows' layout (16-row blocks of 64-byte chunks, groups padded to 4) give the row-major
-    result; the K tail (3 groups padded to 4) included."""
+    """Packed weights in block_rows' layout (16-row blocks of 32-byte chunks, groups padded to even) give the
+    row-major result; the K tail (3 groups padded to 4) included."""
     g = torch.Generator().manual_seed(40 + T)
     E, H, I = 8, 64, 96
     experts = make_experts(E, H, I, dtype, g, 122, 129)
@@ -122,7 +122,7 @@ def test_moe_blocked_rows(T, configs, dtype):
     weights, idx = routing(T, E, 4, g, 6)
     blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")},
                    **{k: pad_scale_rows(experts[k]) for k in ("w1_scales", "w2_scales")})  # as the engine holds them
-    assert blocked["w2_blocks"].shape == (E, H // 16, 1, 16, 64)
+    assert blocked["w2_blocks"].shape == (E, H // 16, 2, 16, 32) and blocked["w1_blocks"].shape[2] == 1
     close(moe(x, weights, idx, blocked, LIMIT, configs=configs), moe_ref(x, weights, idx, experts, LIMIT),
           1e-5 if dtype == torch.float32 else 5e-3)
 

@@ -40,7 +40,7 @@ class GptOss:
         self.cos, self.sin = rope_tables(cfg.max_position, inv_freq, scale, device)
         for key in [k for k in weights if k.endswith("_scales")]:  # read as 32-bit words by the kernels
             weights[key] = pad_scale_rows(weights[key])
-        if self.ops.triton:  # the Triton MoE reads a tile's rows as whole 1 KB chunks (moe_triton.block_rows)
+        if self.ops.triton:  # the Triton MoE reads a tile's rows as contiguous spans (moe_triton.block_rows)
             from moechat.kernels.moe_triton import block_rows
             for key in [k for k in weights if k.endswith("_blocks") and weights[k].shape[1] % 16 == 0]:
                 weights[key] = block_rows(weights[key])

@@ -11,7 +11,7 @@ Each GEMM program finds its (expert, rows) from the per-expert counts, so the gr
 min(pairs, ceil(pairs / BM) + experts) row tiles, the extras exit at once. Decode-sized batches use a
 16-row tile; prefill uses large tiles. A tile config may also transpose the product (SWAP), load the packed
 bytes through TMA (TMA, row-major weights only) and read scale rows as 32-bit words (S32); _configs picks per size
-from the H100 sweep. On the GPU the engine stores the packed weights in 16-row blocks of 1 KB chunks (block_rows).
+from the H100 sweep. On the GPU the engine stores the packed weights in 16-row blocks of 512-byte chunks (block_rows).
 """
 
 from __future__ import annotations
@@ -226,8 +226,8 @@ def _fp4_asm(one_mul: bool) -> str:
             + nibble("t0", "$2", "$5", True) + nibble("t1", "$3", "$6", True) + "}")
 
 
-BLOCK_ROWS = tl.constexpr(16)  # block_rows' layout: 16 rows x 64 bytes (4 scale groups) per contiguous chunk
-CHUNK_BYTES = tl.constexpr(64)
+BLOCK_ROWS = tl.constexpr(16)  # block_rows' layout: 16 rows x 32 bytes (2 scale groups) per contiguous chunk
+CHUNK_BYTES = tl.constexpr(32)
 _FP4_ASM = tl.constexpr(_fp4_asm(False))
 _FP4_ASM_ONE_MUL = tl.constexpr(_fp4_asm(True))
 
@@ -266,7 +266,7 @@ def _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN: tl.constexpr, BK: tl.con
 @triton.jit
 def _packed_offsets(n, kb, stride_bn, BLOCKED: tl.constexpr):
     """Byte offsets of rows n, row bytes kb in an expert's packed weights: row-major rows, or block_rows' layout
-    (16-row blocks, each stored as consecutive 1 KB chunks of 64 bytes per row)."""
+    (16-row blocks, each stored as consecutive 512-byte chunks of 32 bytes per row)."""
     if BLOCKED:
         return ((n // BLOCK_ROWS)[:, None] * stride_bn + (kb // CHUNK_BYTES)[None, :] * (BLOCK_ROWS * CHUNK_BYTES)
                 + (n % BLOCK_ROWS)[:, None] * CHUNK_BYTES + (kb % CHUNK_BYTES)[None, :])
@@ -515,15 +515,19 @@ def _dequant_mode(x: torch.Tensor, experts: dict) -> int:
 
 def block_rows(blocks: torch.Tensor) -> torch.Tensor:
     """Packed MXFP4 blocks [E, N, G, 16] (row-major rows of G * 16 bytes) -> the same bytes as
-    [E, N / 16, G' / 4, 16, 64]: per block of 16 rows, 1 KB chunks of 64 bytes (4 groups) per row, G' = G padded
-    with zero bytes to a multiple of 4. A tile's rows then read whole 1 KB chunks instead of 64 bytes from each
-    of 16 rows 1440 bytes apart (H100 raw read of gpt-oss-20b's up weights in the decode tile's pattern: 1616 ->
-    1974 GB/s). Needs N % 16 == 0 (gpt-oss: 5760 and 2880)."""
+    [E, N / 16, G' / 2, 16, 32]: per block of 16 rows, 512-byte chunks of 32 bytes (2 groups) per row, G' = G
+    padded with zero bytes to even (gpt-oss: G = 90, no padding, so each layer's new tensor reuses the memory its
+    row-major tensor frees: 120b fills the H100). A decode tile's K step then reads each 16 rows as one 1 KB span
+    instead of 64 bytes from each of 16 rows 1440 bytes apart (H100, raw read of gpt-oss-20b's up weights in that
+    pattern: 1616 -> 1974 GB/s; decode MoE T=8 166.4 -> 160.2 us). Needs N % 16 == 0 (gpt-oss: 5760 and 2880)."""
     E, N, G, _ = blocks.shape
-    rows, chunk = BLOCK_ROWS.value, CHUNK_BYTES.value // 16
-    padded = torch.zeros((E, N, -(-G // chunk) * chunk, 16), dtype=blocks.dtype, device=blocks.device)
-    padded[:, :, :G] = blocks
-    return padded.view(E, N // rows, rows, -1, chunk * 16).transpose(2, 3).contiguous()
+    rows, chunk = BLOCK_ROWS.value, CHUNK_BYTES.value
+    row_bytes = blocks.view(E, N // rows, rows, G * 16)
+    out = torch.zeros((E, N // rows, -(-G * 16 // chunk), rows, chunk), dtype=blocks.dtype, device=blocks.device)
+    for c in range(out.shape[2]):  # chunk by chunk: no second full-size copy in memory (120b's w1: 1 GB a layer)
+        piece = row_bytes[..., c * chunk:(c + 1) * chunk]
+        out[:, :, c, :, :piece.shape[-1]] = piece
+    return out
 
 
 def _rows_layout(blocks: torch.Tensor) -> tuple[int, int, bool]:

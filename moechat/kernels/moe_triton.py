@@ -80,9 +80,12 @@ def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, 
 
 
 @triton.jit(do_not_specialize=["T"])
-def _route_partial_kernel(x_ptr, w_ptr, part_ptr, T, K, E, stride_x, stride_w, K_CHUNK,
-                          BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr):
-    """Split-K router logits for decode: program (row block, split) -> part[split, rows, :] (fp32)."""
+def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr, idx_ptr, T, K, E, stride_x,
+                        stride_w, K_CHUNK, SPLIT, TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr,
+                        BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr):
+    """Split-K router logits for decode: program (row block, split) -> part[split, rows, :] (fp32). The last
+    program of a row block to arrive sums the parts in split order (deterministic whatever the arrival order),
+    picks, and resets the row block's arrival count for the next call: one kernel, no second launch."""
     rows = tl.program_id(0) * BT + tl.arange(0, BT)
     rmask = rows < T
     ex = tl.arange(0, EP)
@@ -92,26 +95,32 @@ def _route_partial_kernel(x_ptr, w_ptr, part_ptr, T, K, E, stride_x, stride_w, K
                         stride_w, BT, BK, EP, PREC)
     tl.store(part_ptr + (tl.program_id(1) * T + rows[:, None]).to(tl.int64) * EP + ex[None, :], acc,
              mask=rmask[:, None])
+    tl.debug_barrier()  # every thread's part stored before the program's arrival is counted (release below)
+    arrived = tl.atomic_add(arrivals_ptr + tl.program_id(0), 1, sem="acq_rel")
+    if arrived == SPLIT - 1:
+        total = tl.zeros([BT, EP], tl.float32)
+        for sp in range(0, SPLIT):  # .cg: read the other programs' parts from L2, never a stale L1 line
+            total += tl.load(part_ptr + (sp * T + rows[:, None]).to(tl.int64) * EP + ex[None, :],
+                             mask=rmask[:, None], other=0.0, cache_modifier=".cg")
+        _route_select(total, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emask, TOPK, KP, BT, EP)
+        tl.atomic_xchg(arrivals_ptr + tl.program_id(0), 0)
 
 
-@triton.jit(do_not_specialize=["T"])
-def _route_finish_kernel(part_ptr, x_ptr, b_ptr, weights_ptr, idx_ptr, T, E, SPLIT,
-                         TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, EP: tl.constexpr):
-    """Sums the splits' partial logits in split order (deterministic), then top-k and softmax."""
-    rows = tl.program_id(0) * BT + tl.arange(0, BT)
-    rmask = rows < T
-    ex = tl.arange(0, EP)
-    emask = ex < E
-    acc = tl.zeros([BT, EP], tl.float32)
-    for sp in range(0, SPLIT):
-        acc += tl.load(part_ptr + (sp * T + rows[:, None]).to(tl.int64) * EP + ex[None, :], mask=rmask[:, None],
-                       other=0.0)
-    _route_select(acc, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emask, TOPK, KP, BT, EP)
+_ARRIVALS: dict[torch.device, torch.Tensor] = {}
+
+
+def _arrivals(device: torch.device, row_blocks: int) -> torch.Tensor:
+    """Per-device zeroed arrival counts for _route_split_kernel's row blocks; each call leaves them zero again.
+    Made on first use, before any CUDA graph capture (the engine's warm-up runs eagerly first)."""
+    buf = _ARRIVALS.get(device)
+    if buf is None or buf.numel() < row_blocks:
+        buf = _ARRIVALS[device] = torch.zeros(max(1024, row_blocks), dtype=torch.int32, device=device)
+    return buf
 
 
 def _route_config(T: int, device: torch.device) -> dict:
     """SPLIT > 1: decode sizes split K over that many programs (one program streaming the whole 184 KB router
-    was latency bound: 12 us in the decode graph), then a one-program kernel sums the splits and picks."""
+    was latency bound: 12 us in the decode graph); the last to finish sums the splits and picks."""
     if device.type != "cuda":
         return dict(BT=16, BK=32, SPLIT=1, num_warps=4, num_stages=1)
     if T <= 16:  # H100 sweep at T=1 and 8: split 8 -> 5.4 us per call in a graph, against 9.6 us unsplit
@@ -145,11 +154,10 @@ def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k
                 EP=EP, PREC=mma_precision(x.dtype), **cfg)
         else:
             part = torch.empty((split, T, EP), dtype=torch.float32, device=x.device)
-            _route_partial_kernel[(triton.cdiv(T, bt), split)](
-                x, router_w, part, T, K, E, x.stride(0), router_w.stride(0), chunk, EP=EP, PREC=mma_precision(x.dtype),
-                **cfg)
-            _route_finish_kernel[(triton.cdiv(T, bt),)](part, x, router_b, weights, idx, T, E, split, TOPK=top_k,
-                                                        KP=KP, BT=bt, EP=EP, num_warps=4)
+            blocks = triton.cdiv(T, bt)
+            _route_split_kernel[(blocks, split)](
+                x, router_w, router_b, part, _arrivals(x.device, blocks), weights, idx, T, K, E, x.stride(0),
+                router_w.stride(0), chunk, split, TOPK=top_k, KP=KP, EP=EP, PREC=mma_precision(x.dtype), **cfg)
     return weights, idx
 
 

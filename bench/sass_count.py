@@ -24,21 +24,16 @@ ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_w
 
 
 def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int,
-                   tma: bool = False, s32: bool = False, ahead: bool = False, early: bool = False,
+                   s32: bool = False, ahead: bool = False, early: bool = False,
                    blocked: bool = False):
     fn = moe_triton._moe_up_kernel if kernel == "up" else moe_triton._moe_down_kernel
-    consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, TMA=tma, S32=s32, AHEAD=ahead, EARLY=early,
+    consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, S32=s32, AHEAD=ahead, EARLY=early,
                   BLOCKED=blocked)
     if kernel == "up":
         consts.update(TOPK=4, SPLIT=1)
     names = fn.arg_names
     sig = {n: POINTERS.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
            for n in names}
-    if tma:
-        sig["wb_desc"] = f"tensordesc<u8[1, {bn}, {bk // 2}]>"
-    else:
-        sig["wb_desc"] = "constexpr"
-        consts["wb_desc"] = None
     # what Triton's launcher specializes at gpt-oss-20b sizes: pointers and ints that are multiples of 16
     aligned = [i for i, n in enumerate(names) if sig[n].startswith("*") or n in ALIGNED_INTS]
     src = ASTSource(fn=fn, signature=sig, constexprs={(names.index(k),): v for k, v in consts.items()},
@@ -73,18 +68,17 @@ def main() -> None:
     p.add_argument("--stages", type=int, default=3)
     p.add_argument("--swap", action="store_true")
     p.add_argument("--deq", type=int, default=2)
-    p.add_argument("--tma", action="store_true")
     p.add_argument("--s32", action="store_true", help="scales read as 32-bit words (rows padded)")
     p.add_argument("--ahead", action="store_true", help="scales loaded a K step ahead")
     p.add_argument("--early", action="store_true", help="scales loaded first in each K step")
     p.add_argument("--blocked", action="store_true", help="packed weights in block_rows' layout")
     a = p.parse_args()
-    k = compile_kernel(a.kernel, a.bm, a.bn, a.bk, a.warps, a.stages, a.swap, a.deq, a.tma, a.s32, a.ahead, a.early,
+    k = compile_kernel(a.kernel, a.bm, a.bn, a.bk, a.warps, a.stages, a.swap, a.deq, a.s32, a.ahead, a.early,
                        a.blocked)
     mix = loop_mix(k.asm["cubin"])
     weights = a.bn * a.bk / (32 * a.warps)  # weights dequantized per thread per loop iteration
     total = sum(mix.values())
-    print(f"{a.kernel} BM={a.bm} BN={a.bn} BK={a.bk} warps={a.warps} swap={a.swap} deq={a.deq} tma={a.tma} "
+    print(f"{a.kernel} BM={a.bm} BN={a.bn} BK={a.bk} warps={a.warps} swap={a.swap} deq={a.deq} "
           f"s32={a.s32} ahead={a.ahead} early={a.early} blocked={a.blocked}: {total} "
           f"instructions"
           f" per iteration per thread, {total / weights:.2f} per weight")

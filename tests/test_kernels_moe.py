@@ -84,7 +84,6 @@ def test_moe(T, experts_used, dtype):
 
 SMALL = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96: a K tail after one full tile
 SWAP = dict(SMALL, SWAP=True)
-TMA = dict(SMALL, TMA=True)
 WORDS = dict(SMALL, BK=128, S32=True)  # a whole 32-bit word of scales per K step
 
 
@@ -97,8 +96,7 @@ WORDS = dict(SMALL, BK=128, S32=True)  # a whole 32-bit word of scales per K ste
     (3, 4, (SWAP, dict(SWAP, SPLIT=2)), torch.float32),
     (3, 4, (dict(SMALL, BK=32, SPLIT=2), SMALL), torch.float32),  # up GEMM split over K, then SwiGLU of the sum
     (2, 3, (dict(SWAP, BK=32, SPLIT=2), SWAP), torch.float16),
-    (3, 4, (TMA, dict(TMA, SPLIT=2)), torch.float16),  # packed bytes through a tensor descriptor
-    (2, 4, (dict(TMA, SWAP=True), dict(TMA, SWAP=True)), torch.float32),
+    (3, 4, (SWAP, dict(SMALL, SPLIT=2)), torch.float16),
     (3, 4, (dict(SMALL, AHEAD=True), dict(SWAP, AHEAD=True, SPLIT=2)), torch.float16),  # scales a K step ahead
     (3, 4, (dict(SMALL, EARLY=True), dict(SWAP, EARLY=True, SPLIT=2)), torch.float32),  # scales first in a step
 ])
@@ -114,7 +112,7 @@ def test_moe_tiles(T, k, configs, dtype):
 
 @pytest.mark.parametrize("T,configs,dtype", [
     (3, None, torch.float32), (2, (SWAP, dict(SWAP, SPLIT=2)), torch.float16),
-    (3, (dict(SMALL, BK=32, SPLIT=2), dict(TMA, AHEAD=True)), torch.float32),  # TMA is ignored over blocks
+    (3, (dict(SMALL, BK=32, SPLIT=2), dict(SMALL, AHEAD=True)), torch.float32),
     (1, (dict(WORDS, EARLY=True), dict(WORDS, SPLIT=2)), torch.float32)])
 def test_moe_blocked_rows(T, configs, dtype):
     """Packed weights in block_rows' layout (16-row blocks of 32-byte chunks, groups padded to even) give the

@@ -252,14 +252,14 @@ def sweep_decode(layers: list[dict]) -> list[str]:
 def moe_candidates(T: int) -> list[dict]:
     """Tile configurations the sweep profiles (and the GPU tests check against the reference)."""
     if T <= 64:
-        return [dict(BM=16, BN=bn, BK=bk, num_warps=w, num_stages=3, SWAP=sw, TMA=tma)
+        return [dict(BM=16, BN=bn, BK=bk, num_warps=w, num_stages=3, SWAP=sw)
                 for bn, bk in ((32, 128), (32, 256), (64, 64), (64, 128), (128, 128)) for w in (2, 4)
-                for sw in (False, True) for tma in (False, True)]
+                for sw in (False, True)]
     if T <= 512:
-        return [dict(BM=bm, BN=bn, BK=128, num_warps=4, num_stages=3, SWAP=sw, TMA=tma) for bm in (16, 32, 64)
-                for bn in (64, 128) for sw in (False, True) for tma in (False, True) if not (sw and bm > 32)]
-    return [dict(BM=bm, BN=bn, BK=bk, num_warps=8, num_stages=3, TMA=tma) for bm, bn in ((128, 128), (128, 256),
-            (256, 128)) for bk in (64, 128) for tma in (False, True)]
+        return [dict(BM=bm, BN=bn, BK=128, num_warps=4, num_stages=3, SWAP=sw) for bm in (16, 32, 64)
+                for bn in (64, 128) for sw in (False, True) if not (sw and bm > 32)]
+    return [dict(BM=bm, BN=bn, BK=bk, num_warps=8, num_stages=3) for bm, bn in ((128, 128), (128, 256), (256, 128))
+            for bk in (64, 128)]
 
 
 def sweep_moe(T: int, x, layers, routes) -> list[str]:

@@ -9,9 +9,9 @@ moe:   pairs (token, slot) are counted per expert and scattered into expert orde
        sum  = y summed over k per token (a fixed order: deterministic, unlike atomics).
 Each GEMM program finds its (expert, rows) from the per-expert counts, so the grid is a static bound:
 min(pairs, ceil(pairs / BM) + experts) row tiles, the extras exit at once. Decode-sized batches use a
-16-row tile; prefill uses large tiles. A tile config may also transpose the product (SWAP), load the packed
-bytes through TMA (TMA, row-major weights only) and read scale rows as 32-bit words (S32); _configs picks per size
-from the H100 sweep. On the GPU the engine stores the packed weights in 16-row blocks of 512-byte chunks (block_rows).
+16-row tile; prefill uses large tiles. A tile config may also transpose the product (SWAP) and read scale rows
+as 32-bit words (S32); _configs picks per size from the H100 sweep. On the GPU the engine stores the packed
+weights in 16-row blocks of 512-byte chunks (block_rows); the kernels also read row-major ones.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
-from triton.tools.tensor_descriptor import TensorDescriptor
 
 from moechat.kernels import norm_triton
 from moechat.kernels.attention_triton import mma_precision
@@ -282,25 +281,19 @@ def _packed_offsets(n, kb, stride_bn, BLOCKED: tl.constexpr):
 
 
 @triton.jit
-def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn,
-                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr, TMA: tl.constexpr,
-                S32: tl.constexpr, S_GIVEN: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
+def _mxfp4_tile(blocks_ptr, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn,
+                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr, S32: tl.constexpr,
+                S_GIVEN: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
     """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> (even columns, odd columns),
     each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble. The scale bytes
     are loaded here after the packed bytes, or given (S_GIVEN: s_given, loaded earlier by the caller).
     DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale byte is <= 128.
-    TMA: the packed bytes come through a tensor descriptor over [E, N, K/2] (rows past N read as zeros).
     BLOCKED: the packed bytes are stored as block_rows lays them out; stride_bn is then a 16-row block's stride."""
     kb = k0 // 2 + tl.arange(0, BK // 2)
     bmask = nmask[:, None]
     if MASK_K:  # only the tail tile: a mask that varies along a row stops the loads from vectorizing
         bmask &= (kb < K // 2)[None, :]
-    if TMA:
-        packed = w_desc.load([e, n0, k0 // 2]).reshape([BN, BK // 2])
-        if MASK_K:  # a split's tail tile reads into the next split: those columns must not count
-            packed = tl.where((kb < K // 2)[None, :], packed, 0)
-    else:
-        packed = tl.load(blocks_ptr + _packed_offsets(n, kb, stride_bn, BLOCKED), mask=bmask, other=0)
+    packed = tl.load(blocks_ptr + _packed_offsets(n, kb, stride_bn, BLOCKED), mask=bmask, other=0)
     if S_GIVEN:
         s = s_given
     else:
@@ -323,9 +316,9 @@ def _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K,
 
 
 @triton.jit
-def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn,
+def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, s_given, n, nmask, k0, K, stride_bn,
                 stride_sn, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr,
-                DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr, S_GIVEN: tl.constexpr,
+                DEQ: tl.constexpr, SWAP: tl.constexpr, S32: tl.constexpr, S_GIVEN: tl.constexpr,
                 MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
     kk = k0 + tl.arange(0, BK)
     amask = rmask[:, None]
@@ -333,8 +326,8 @@ def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_
         amask &= (kk < K)[None, :]
     a = tl.load(a_row_ptr + kk[None, :], mask=amask, other=0.0)
     a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
-    lo, hi = _mxfp4_tile(blocks_ptr, w_desc, e, n0, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn, BN,
-                         BK, a.dtype, DEQ, TMA, S32, S_GIVEN, MASK_K, BLOCKED)
+    lo, hi = _mxfp4_tile(blocks_ptr, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn, BN,
+                         BK, a.dtype, DEQ, S32, S_GIVEN, MASK_K, BLOCKED)
     if SWAP:  # acc [BN, BM]: the weights are the MMA's first operand, the few activation rows the second
         acc = tl.dot(lo, tl.trans(a_even), acc, input_precision=PREC)
         acc = tl.dot(hi, tl.trans(a_odd), acc, input_precision=PREC)
@@ -345,9 +338,9 @@ def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_
 
 
 @triton.jit
-def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, w_desc, e, n0, scales_ptr, n, nmask, k_lo, k_hi,
+def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nmask, k_lo, k_hi,
                   stride_bn, stride_sn, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr,
-                  PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr,
+                  PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, S32: tl.constexpr,
                   AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr):
     """a[a_rows, k_lo:k_hi] @ W[n, k_lo:k_hi]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two
     dots. k_lo and k_hi are multiples of 32 (k_hi the end of the tail tile's mask). SWAP computes the
@@ -370,13 +363,13 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, w_desc, e, n0, sca
             s_next = _scales(scales_ptr, n, nmask, k0 + BK, k_hi, stride_sn, BN, BK, S32, True)
         elif EARLY:
             s_k = _scales(scales_ptr, n, nmask, k0, k_hi, stride_sn, BN, BK, S32, False)
-        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s_k, n, nmask, k0, k_hi,
-                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD or EARLY, False, BLOCKED)
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, s_k, n, nmask, k0, k_hi,
+                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, S32, AHEAD or EARLY, False, BLOCKED)
         if AHEAD:
             s = s_next
     if k_full < k_hi:
-        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, w_desc, e, n0, scales_ptr, s, n, nmask, k_full, k_hi,
-                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, True, BLOCKED)
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, s, n, nmask, k_full, k_hi,
+                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, S32, AHEAD, True, BLOCKED)
     if SWAP:
         acc = tl.trans(acc)
     return acc
@@ -391,10 +384,10 @@ def _swiglu(gate, up, limit, alpha):
 
 
 @triton.jit(do_not_specialize=["P"])
-def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr, h_ptr, K, N, E, P, K_CHUNK,
+def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, E, P, K_CHUNK,
                    stride_x, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
                    TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
-                   PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr,
+                   PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr,
                    S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr, SPLIT: tl.constexpr,
                    BLOCKED: tl.constexpr):
     """Program (N tile, row tile, K split) -> h[rows, N tile / 2] after bias and SwiGLU; with SPLIT > 1 the fp32
@@ -411,9 +404,9 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr
     e64 = e.to(tl.int64)
     sp = tl.program_id(2)
     k_lo = tl.multiple_of(sp * K_CHUNK, BK)
-    acc = _mxfp4_matmul(x_ptr, tok, rmask, stride_x, wb_ptr + e64 * stride_wbe, wb_desc, e, tl.program_id(0) * BN,
+    acc = _mxfp4_matmul(x_ptr, tok, rmask, stride_x, wb_ptr + e64 * stride_wbe,
                         ws_ptr + e64 * stride_wse, n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn,
-                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, EARLY, BLOCKED)
+                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, S32, AHEAD, EARLY, BLOCKED)
     bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
     acc += tl.where(sp == 0, bias, 0.0)[None, :]
     if SPLIT > 1:
@@ -443,11 +436,11 @@ def _swiglu_splits_kernel(part_ptr, h_ptr, I, P, limit, alpha, SPLIT: tl.constex
 
 
 @triton.jit(do_not_specialize=["P"])
-def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, wb_desc, ws_ptr, b_ptr, y_ptr, K, N, E, P,
+def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, E, P,
                      K_CHUNK,
                      stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
                      BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr,
-                     DEQ: tl.constexpr, SWAP: tl.constexpr, TMA: tl.constexpr, S32: tl.constexpr,
+                     DEQ: tl.constexpr, SWAP: tl.constexpr, S32: tl.constexpr,
                      AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr):
     """Program (N tile, row tile, K split) -> y[split, pair, N tile] (split-K keeps the weight stream wide when
     decode has few row tiles; the bias goes into split 0 only)."""
@@ -462,9 +455,9 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, wb_desc
     e64 = e.to(tl.int64)
     sp = tl.program_id(2)
     k_lo = tl.multiple_of(sp * K_CHUNK, BK)  # K_CHUNK is a multiple of BK: keeps the 16-byte vector loads
-    acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe, wb_desc, e, tl.program_id(0) * BN,
+    acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe,
                         ws_ptr + e64 * stride_wse, n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn,
-                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, TMA, S32, AHEAD, EARLY, BLOCKED)
+                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, S32, AHEAD, EARLY, BLOCKED)
     bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
     acc += tl.where(sp == 0, bias, 0.0)[None, :]
     acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]
@@ -500,11 +493,11 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3),
                 dict(BM=16, BN=64, BK=64, num_warps=2, num_stages=3, SWAP=True))
     if rows <= 16:
-        # TMA only for row-major weights (the engine's block_rows layout reads without it: T=64 232.9 against 240.6 us)
-        mid = dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SWAP=True, TMA=True)
+        # block_rows' layout: T=64 232.9 us, against 240.6 for row-major rows through TMA (an option until session 4)
+        mid = dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SWAP=True)
         return mid, mid
     if rows <= 64:
-        mid = dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3, S32=True)  # T=256: 355.8 us (TMA: 374.0)
+        mid = dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3, S32=True)  # T=256: 355.8 us
         return mid, mid
     # prefill: a 128 x 256 tile halves the dequantization per FLOP against 128 x 128 (8k tokens: up 3.49 -> 2.86 ms);
     # scale words measured faster at 256 tokens (mid tile above: 400 -> 345 us), byte loads at 8192 (4224 vs 4326)
@@ -543,14 +536,6 @@ def _rows_layout(blocks: torch.Tensor) -> tuple[int, int, bool]:
     if blocks.dim() == 5:
         return blocks.shape[1] * blocks.shape[3], blocks.stride(1), True
     return blocks.shape[1], blocks.stride(1), False
-
-
-def _descriptor(blocks: torch.Tensor, cfg: dict) -> TensorDescriptor | None:
-    """A TMA descriptor over packed blocks [E, N, K/32, 16] viewed as [E, N, K/2] bytes, one tile per load."""
-    if not cfg.get("TMA") or blocks.dim() == 5:
-        return None
-    E, N, G, _ = blocks.shape
-    return TensorDescriptor.from_tensor(blocks.view(E, N, G * 16), [1, cfg["BN"], cfg["BK"] // 2])
 
 
 def _word_scales(scales: torch.Tensor, bk: int) -> bool:
@@ -611,10 +596,8 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP)
     _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
                            NCP=triton.next_power_of_2(nc), SINGLE=nc == 1)
-    defaults = {"SWAP": False, "TMA": False, "S32": False, "AHEAD": False, "EARLY": False}
+    defaults = {"SWAP": False, "S32": False, "AHEAD": False, "EARLY": False}
     up, down = ({**defaults, **c} for c in (configs or _configs(P, E, x.dtype, dev)))
-    if blocked:  # no TMA descriptor over block_rows' layout
-        up["TMA"] = down["TMA"] = False
     s32_up = up.pop("S32") and _word_scales(w1s, up["BK"])
     s32_down = down.pop("S32") and _word_scales(w2s, down["BK"])
     prec = mma_precision(x.dtype)
@@ -627,7 +610,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     # K splits: fp32 partial sums of the gate/up columns, summed and activated by _swiglu_splits_kernel
     part = h if split == 1 else torch.empty((split, P, N1), dtype=torch.float32, device=dev)
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]), split)](
-        x, sorted_pairs, counts, w1b, _descriptor(w1b, up), w1s, b1, part, H, N1, E, P, k_chunk,
+        x, sorted_pairs, counts, w1b, w1s, b1, part, H, N1, E, P, k_chunk,
         x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA,
         TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, S32=s32_up, SPLIT=split, BLOCKED=blocked, **up)
     if split > 1:
@@ -639,7 +622,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     # its expert outputs (and half the bytes of fp32 at prefill); K splits keep fp32 partial sums
     y = torch.empty((split, P, H), dtype=x.dtype if split == 1 else torch.float32, device=dev)
     _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]), split)](
-        h, sorted_pairs, counts, weights.contiguous(), w2b, _descriptor(w2b, down), w2s, b2, y, I, H, E, P, k_chunk,
+        h, sorted_pairs, counts, weights.contiguous(), w2b, w2s, b2, y, I, H, E, P, k_chunk,
         w2b.stride(0), stride_2n, w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
         S32=s32_down, BLOCKED=blocked, **down)
     return y

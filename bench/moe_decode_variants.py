@@ -13,8 +13,7 @@ import triton
 import triton.language as tl
 
 from moechat.kernels import moe_triton
-from moechat.kernels.bench import (EXPERTS, HIDDEN, TOP_K, graph_us, kernel_us, random_experts, random_routes,
-                                   row_major)
+from moechat.kernels.bench import EXPERTS, HIDDEN, TOP_K, graph_us, kernel_us, random_experts, random_routes
 
 
 @triton.jit
@@ -39,7 +38,7 @@ def read_probe(layers: list[dict]) -> list[str]:
         for blocked in (False, True):
             calls = []
             for ex in layers:
-                w = row_major(ex["w1_blocks"])
+                w = moe_triton.row_major(ex["w1_blocks"])
                 E, N, G, _ = w.shape
                 k2 = G * 16 - (G * 16) % bkb
                 strides = (bkb, bn * bkb) if blocked else (w.stride(1), bkb)
@@ -67,7 +66,7 @@ def main() -> None:
     layers = random_experts(4)
     if probe_only or "--probe" in sys.argv:
         print("\n".join(read_probe(layers)))
-    row_layers = [dict(ex, **{k: row_major(ex[k]) for k in ("w1_blocks", "w2_blocks")}) for ex in layers]
+    row_layers = [dict(ex, **{k: moe_triton.row_major(ex[k]) for k in ("w1_blocks", "w2_blocks")}) for ex in layers]
     for T in sizes:
         x = torch.randn(T, HIDDEN, device="cuda", dtype=torch.bfloat16)
         _, _, routes = random_routes(x, layers)

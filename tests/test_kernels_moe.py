@@ -122,8 +122,8 @@ def test_moe_blocked_rows(T, configs, dtype):
     experts = make_experts(E, H, I, dtype, g, 122, 129)
     x = (2 * torch.randn(T, H, generator=g)).to(DEV, dtype)
     weights, idx = routing(T, E, 4, g, 6)
-    blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")},
-                   **{k: pad_scale_rows(experts[k]) for k in ("w1_scales", "w2_scales")})  # as the engine holds them
+    blocked = dict(experts)
+    moe_triton.lay_out_experts(blocked)  # as the engine holds them on the GPU
     assert blocked["w2_blocks"].shape == (E, H // 16, 2, 16, 32) and blocked["w1_blocks"].shape[2] == 1
     close(moe(x, weights, idx, blocked, LIMIT, configs=configs), moe_ref(x, weights, idx, experts, LIMIT),
           1e-5 if dtype == torch.float32 else 5e-3)

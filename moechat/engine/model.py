@@ -12,7 +12,6 @@ from moechat.engine.config import ModelConfig
 from moechat.engine.kv_cache import KVPool
 from moechat.kernels.attention import AttentionBatch
 from moechat.kernels.dispatch import Ops
-from moechat.kernels.moe import pad_scale_rows
 from moechat.kernels.rope import rope_tables, yarn_inv_freq_and_scale
 
 
@@ -38,12 +37,7 @@ class GptOss:
         inv_freq, scale = yarn_inv_freq_and_scale(cfg.head_dim, cfg.rope_theta, cfg.rope_factor, cfg.rope_beta_fast,
                                                   cfg.rope_beta_slow, cfg.original_context, cfg.rope_truncate)
         self.cos, self.sin = rope_tables(cfg.max_position, inv_freq, scale, device)
-        for key in [k for k in weights if k.endswith("_scales")]:  # read as 32-bit words by the kernels
-            weights[key] = pad_scale_rows(weights[key])
-        if self.ops.triton:  # the Triton MoE reads a tile's rows as contiguous spans (moe_triton.block_rows)
-            from moechat.kernels.moe_triton import block_rows
-            for key in [k for k in weights if k.endswith("_blocks") and weights[k].shape[1] % 16 == 0]:
-                weights[key] = block_rows(weights[key])
+        self.ops.lay_out_experts(weights)
         self.experts = [{k: weights[f"layers.{i}.{k}"] for k in EXPERT_KEYS if f"layers.{i}.{k}" in weights}
                         for i in range(cfg.num_layers)]
         for ex in self.experts:  # the MXFP4 kernels dequantize with one multiply when no scale exceeds 2^1

@@ -17,7 +17,6 @@ import torch
 
 from moechat.kernels import attention_triton, linear_triton, moe_triton, norm_triton, rope_triton
 from moechat.kernels.attention import AttentionBatch
-from moechat.kernels.moe import pad_scale_rows
 from moechat.kernels.rope import rope_tables, yarn_inv_freq_and_scale
 
 # synthetic:gpt-oss-20b (the kernels layer does not import the engine's presets)
@@ -83,21 +82,14 @@ def random_experts(layers: int) -> list[dict]:
         return torch.randint(low, high, shape, dtype=torch.uint8, device="cuda")
 
     E, H, I = EXPERTS, HIDDEN, INTER
-    # as the engine holds them: packed rows in 16-row blocks, scale rows padded to 32-bit words, one multiply
-    # per weight pair
-    def scales(*shape):
-        return pad_scale_rows(u8(*shape, low=119, high=122))
-
-    return [{"w1_blocks": moe_triton.block_rows(u8(E, 2 * I, H // 32, 16)), "w1_scales": scales(E, 2 * I, H // 32),
-             "w1_bias": 0.1 * torch.randn(E, 2 * I, device="cuda", dtype=BF16),
-             "w2_blocks": moe_triton.block_rows(u8(E, H, I // 32, 16)), "w2_scales": scales(E, H, I // 32),
-             "w2_bias": 0.1 * torch.randn(E, H, device="cuda", dtype=BF16), "max_scale": 121} for _ in range(layers)]
-
-
-def row_major(blocks: torch.Tensor) -> torch.Tensor:
-    """block_rows' layout back to row-major rows [E, N, G', 16] (the padded groups kept), for comparisons."""
-    E, NB, _, R, _ = blocks.shape
-    return blocks.transpose(2, 3).reshape(E, NB * R, -1, 16)
+    experts = [{"w1_blocks": u8(E, 2 * I, H // 32, 16), "w1_scales": u8(E, 2 * I, H // 32, low=119, high=122),
+                "w1_bias": 0.1 * torch.randn(E, 2 * I, device="cuda", dtype=BF16),
+                "w2_blocks": u8(E, H, I // 32, 16), "w2_scales": u8(E, H, I // 32, low=119, high=122),
+                "w2_bias": 0.1 * torch.randn(E, H, device="cuda", dtype=BF16), "max_scale": 121}
+               for _ in range(layers)]
+    for ex in experts:  # as the engine holds them (scales <= 128: one multiply per weight pair)
+        moe_triton.lay_out_experts(ex)
+    return experts
 
 
 def expert_bytes(ex: dict) -> int:
@@ -214,8 +206,8 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
         tab.add("moe", f"T={T} ({used:.0f}E)", us, nbytes, flops)
         if T in (1, 8, 256, 8192):  # the dequantization with two multiplies; scale rows read byte by byte
             variants = (("moe 2-mul dequant", [dict(ex, max_scale=255) for ex in layers]),
-                        ("moe row-major", [dict(ex, **{k: row_major(ex[k]) for k in ("w1_blocks", "w2_blocks")})
-                                           for ex in layers]),
+                        ("moe row-major", [dict(ex, **{k: moe_triton.row_major(ex[k])
+                                                           for k in ("w1_blocks", "w2_blocks")}) for ex in layers]),
                         ("moe byte scales", [dict(ex, **{k: ex[k].contiguous() for k in ("w1_scales", "w2_scales")})
                                              for ex in layers]))
             for name, exs in variants:

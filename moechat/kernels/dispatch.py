@@ -19,10 +19,15 @@ def use_triton(device: torch.device) -> bool:
     return device.type == "cuda" and os.environ.get("MOECHAT_KERNELS", "triton") != "torch"
 
 
+def _checkpoint_layout(weights: dict[str, torch.Tensor]) -> None:
+    """The reference reads MXFP4 experts as the checkpoint stores them."""
+
+
 class Ops:
     """The ops the model calls, bound once to one device: linear (the attention projections), rmsnorm,
     add_rmsnorm (residual add fused with the norm after it), rope_write_kv (RoPE on q and k, k and v stored in
-    the pool), attention, route, moe, and moe_add_rmsnorm (the MoE, the residual add and the next norm)."""
+    the pool), attention, route, moe, and moe_add_rmsnorm (the MoE, the residual add and the next norm); and
+    lay_out_experts, which puts the loaded MXFP4 expert tensors in the layout these MoE kernels read."""
 
     def __init__(self, device: torch.device):
         self.triton = use_triton(device)
@@ -33,6 +38,7 @@ class Ops:
         self.attention = paged_attention_ref
         self.route = route_ref
         self._moe_mxfp4 = moe_ref
+        self.lay_out_experts = _checkpoint_layout
         if self.triton:
             # imported here so that CPU runs never import triton (tests pick the interpreter before they do)
             from moechat.kernels import attention_triton, linear_triton, moe_triton, norm_triton, rope_triton
@@ -44,6 +50,7 @@ class Ops:
             self.route = moe_triton.route
             self._moe_mxfp4 = moe_triton.moe
             self._moe_add_rmsnorm = moe_triton.moe_add_rmsnorm
+            self.lay_out_experts = moe_triton.lay_out_experts
 
     def moe(self, x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float):
         # the Triton MoE reads MXFP4; dense experts (unquantized checkpoints) stay on the reference

@@ -22,8 +22,7 @@ import triton.language as tl
 
 from moechat.kernels import norm_triton
 from moechat.kernels.attention_triton import mma_precision
-from moechat.kernels.moe import SWIGLU_ALPHA
-from moechat.kernels.norm_triton import sum_pairs
+from moechat.kernels.moe import SWIGLU_ALPHA, pad_scale_rows
 
 
 @triton.jit
@@ -376,6 +375,23 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nma
 
 
 @triton.jit
+def _expert_split_matmul(a_ptr, a_rows, rmask, stride_a, wb_ptr, ws_ptr, b_ptr, e, n, nmask, K, K_CHUNK, stride_wbe,
+                         stride_wbn, stride_wse, stride_wsn, stride_be, BM: tl.constexpr, BN: tl.constexpr,
+                         BK: tl.constexpr, PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr,
+                         S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr):
+    """Expert e's rows n over this program's K split (program_id(2)) -> [BM, BN] fp32, the bias added in split 0
+    only (the splits are summed later)."""
+    e64 = e.to(tl.int64)
+    sp = tl.program_id(2)
+    k_lo = tl.multiple_of(sp * K_CHUNK, BK)  # K_CHUNK is a multiple of BK: keeps the 16-byte vector loads
+    acc = _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, wb_ptr + e64 * stride_wbe, ws_ptr + e64 * stride_wse, n,
+                        nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn, stride_wsn, BM, BN, BK, PREC, DEQ,
+                        SWAP, S32, AHEAD, EARLY, BLOCKED)
+    bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
+    return acc + tl.where(sp == 0, bias, 0.0)[None, :]
+
+
+@triton.jit
 def _swiglu(gate, up, limit, alpha):
     """gpt-oss's clamped SwiGLU on fp32 gate and up halves."""
     gate = tl.minimum(gate, limit)
@@ -401,16 +417,11 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
     tok = tl.load(sorted_ptr + rows, mask=rmask, other=0) // TOPK
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
-    e64 = e.to(tl.int64)
-    sp = tl.program_id(2)
-    k_lo = tl.multiple_of(sp * K_CHUNK, BK)
-    acc = _mxfp4_matmul(x_ptr, tok, rmask, stride_x, wb_ptr + e64 * stride_wbe,
-                        ws_ptr + e64 * stride_wse, n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn,
-                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, S32, AHEAD, EARLY, BLOCKED)
-    bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
-    acc += tl.where(sp == 0, bias, 0.0)[None, :]
+    acc = _expert_split_matmul(x_ptr, tok, rmask, stride_x, wb_ptr, ws_ptr, b_ptr, e, n, nmask, K, K_CHUNK,
+                               stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BM, BN, BK, PREC, DEQ,
+                               SWAP, S32, AHEAD, EARLY, BLOCKED)
     if SPLIT > 1:
-        tl.store(h_ptr + (sp * P + rows[:, None]).to(tl.int64) * N + n[None, :], acc,
+        tl.store(h_ptr + (tl.program_id(2) * P + rows[:, None]).to(tl.int64) * N + n[None, :], acc,
                  mask=rmask[:, None] & nmask[None, :])
         return
     gate, up = acc.reshape([BM, BN // 2, 2]).split()  # even columns gate, odd columns up
@@ -452,16 +463,12 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
     pair = tl.load(sorted_ptr + rows, mask=rmask, other=0)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
-    e64 = e.to(tl.int64)
-    sp = tl.program_id(2)
-    k_lo = tl.multiple_of(sp * K_CHUNK, BK)  # K_CHUNK is a multiple of BK: keeps the 16-byte vector loads
-    acc = _mxfp4_matmul(h_ptr, rows, rmask, K, wb_ptr + e64 * stride_wbe,
-                        ws_ptr + e64 * stride_wse, n, nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn,
-                        stride_wsn, BM, BN, BK, PREC, DEQ, SWAP, S32, AHEAD, EARLY, BLOCKED)
-    bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
-    acc += tl.where(sp == 0, bias, 0.0)[None, :]
+    acc = _expert_split_matmul(h_ptr, rows, rmask, K, wb_ptr, ws_ptr, b_ptr, e, n, nmask, K, K_CHUNK, stride_wbe,
+                               stride_wbn, stride_wse, stride_wsn, stride_be, BM, BN, BK, PREC, DEQ, SWAP, S32,
+                               AHEAD, EARLY, BLOCKED)
     acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]
-    tl.store(y_ptr + (sp * P + pair[:, None]).to(tl.int64) * N + n[None, :], acc.to(y_ptr.dtype.element_ty),
+    tl.store(y_ptr + (tl.program_id(2) * P + pair[:, None]).to(tl.int64) * N + n[None, :],
+             acc.to(y_ptr.dtype.element_ty),
              mask=rmask[:, None] & nmask[None, :])
 
 
@@ -470,8 +477,8 @@ def _sum_k_kernel(y_ptr, out_ptr, N, P, SPLIT: tl.constexpr, TOPK: tl.constexpr,
     t = tl.program_id(0).to(tl.int64)
     n = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = n < N
-    tl.store(out_ptr + t * N + n, sum_pairs(y_ptr, t, n, mask, N, P, SPLIT, TOPK).to(out_ptr.dtype.element_ty),
-             mask=mask)
+    total = norm_triton.sum_pairs(y_ptr, t, n, mask, N, P, SPLIT, TOPK)
+    tl.store(out_ptr + t * N + n, total.to(out_ptr.dtype.element_ty), mask=mask)
 
 
 def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.device) -> tuple[dict, dict]:
@@ -520,7 +527,8 @@ def block_rows(blocks: torch.Tensor) -> torch.Tensor:
     padded with zero bytes to even (gpt-oss: G = 90, no padding, so each layer's new tensor reuses the memory its
     row-major tensor frees: 120b fills the H100). A decode tile's K step then reads each 16 rows as one 1 KB span
     instead of 64 bytes from each of 16 rows 1440 bytes apart (H100, raw read of gpt-oss-20b's up weights in that
-    pattern: 1616 -> 1974 GB/s; decode MoE T=8 166.4 -> 160.2 us). Needs N % 16 == 0 (gpt-oss: 5760 and 2880)."""
+    pattern: 1616 -> 1974 GB/s; decode MoE T=8 166.4 -> 160.2 us). N is a multiple of 16 in any MXFP4 MoE: each
+    matrix's rows are the other's K, a whole number of 32-column groups."""
     E, N, G, _ = blocks.shape
     rows, chunk = BLOCK_ROWS.value, CHUNK_BYTES.value
     row_bytes = blocks.view(E, N // rows, rows, G * 16)
@@ -529,6 +537,22 @@ def block_rows(blocks: torch.Tensor) -> torch.Tensor:
         piece = row_bytes[..., c * chunk:(c + 1) * chunk]
         out[:, :, c, :, :piece.shape[-1]] = piece
     return out
+
+
+def row_major(blocks: torch.Tensor) -> torch.Tensor:
+    """block_rows' layout back to row-major rows [E, N, G', 16] (the padded groups kept), for comparisons."""
+    E, NB, _, R, _ = blocks.shape
+    return blocks.transpose(2, 3).reshape(E, NB * R, -1, 16)
+
+
+def lay_out_experts(weights: dict[str, torch.Tensor]) -> None:
+    """The MXFP4 expert tensors of `weights` (keys ending in _blocks and _scales) replaced, one at a time, by the
+    layout these kernels read: packed rows in 16-row blocks (block_rows), scale rows padded to 32-bit words."""
+    for key in weights:
+        if key.endswith("_blocks"):
+            weights[key] = block_rows(weights[key])
+        elif key.endswith("_scales"):
+            weights[key] = pad_scale_rows(weights[key])
 
 
 def _rows_layout(blocks: torch.Tensor) -> tuple[int, int, bool]:
@@ -576,8 +600,8 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     top_k = idx.shape[1]
     w1b, w1s, w2b, w2s = experts["w1_blocks"], experts["w1_scales"], experts["w2_blocks"], experts["w2_scales"]
     E = w1b.shape[0]
-    N1, stride_1n, blocked = _rows_layout(w1b)
-    _, stride_2n, _ = _rows_layout(w2b)
+    N1, stride_1n, blocked_1 = _rows_layout(w1b)
+    _, stride_2n, blocked_2 = _rows_layout(w2b)
     I = N1 // 2
     x = x.contiguous()
     P = T * top_k
@@ -612,7 +636,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]), split)](
         x, sorted_pairs, counts, w1b, w1s, b1, part, H, N1, E, P, k_chunk,
         x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA,
-        TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, S32=s32_up, SPLIT=split, BLOCKED=blocked, **up)
+        TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, S32=s32_up, SPLIT=split, BLOCKED=blocked_1, **up)
     if split > 1:
         block = min(1024, triton.next_power_of_2(I))
         _swiglu_splits_kernel[(P, triton.cdiv(I, block))](part, h, I, P, limit, SWIGLU_ALPHA, SPLIT=split,
@@ -624,5 +648,5 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]), split)](
         h, sorted_pairs, counts, weights.contiguous(), w2b, w2s, b2, y, I, H, E, P, k_chunk,
         w2b.stride(0), stride_2n, w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
-        S32=s32_down, BLOCKED=blocked, **down)
+        S32=s32_down, BLOCKED=blocked_2, **down)
     return y

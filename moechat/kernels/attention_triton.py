@@ -15,6 +15,7 @@ import triton
 import triton.language as tl
 
 from moechat.kernels.attention import AttentionBatch
+from moechat.kernels.pdl import launch_options, wait_for_previous
 
 LOG2E: tl.constexpr = tl.constexpr(1.4426950408889634)
 NEG: tl.constexpr = tl.constexpr(-1.0e30)  # finite "minus infinity": an empty split or row must never produce inf - inf
@@ -60,7 +61,8 @@ def _prefill_kernel(q_ptr, k_cache, v_cache, sinks_ptr, out_ptr, query_start_ptr
                     stride_qt, stride_qh, stride_ot, stride_oh, stride_bt, stride_kb, stride_ks, stride_kh,
                     G, window, qk_scale, num_qblocks,
                     PAGE: tl.constexpr, BLOCK_Q: tl.constexpr, GP: tl.constexpr, BLOCK_N: tl.constexpr,
-                    D: tl.constexpr, PREC: tl.constexpr):
+                    D: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
     qb = num_qblocks - 1 - tl.program_id(0)  # the longest key ranges start first
     s_id = tl.program_id(1)
     kvh = tl.program_id(2)
@@ -105,7 +107,8 @@ def _prefill_kernel(q_ptr, k_cache, v_cache, sinks_ptr, out_ptr, query_start_ptr
 def _decode_kernel(q_ptr, k_cache, v_cache, part_ptr, ml_ptr, query_start_ptr, context_lens_ptr, bt_ptr,
                    stride_qt, stride_qh, stride_bt, stride_kb, stride_ks, stride_kh, G, window, qk_scale,
                    SPLITS: tl.constexpr, PAGE: tl.constexpr, GP: tl.constexpr, BLOCK_N: tl.constexpr,
-                   D: tl.constexpr, PREC: tl.constexpr):
+                   D: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
     s_id = tl.program_id(0)
     kvh = tl.program_id(1)
     split = tl.program_id(2)
@@ -139,7 +142,8 @@ def _decode_kernel(q_ptr, k_cache, v_cache, part_ptr, ml_ptr, query_start_ptr, c
 
 @triton.jit
 def _combine_kernel(part_ptr, ml_ptr, sinks_ptr, out_ptr, query_start_ptr, stride_ot, stride_oh,
-                    SPLITS: tl.constexpr, D: tl.constexpr):
+                    SPLITS: tl.constexpr, D: tl.constexpr, PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
     s_id = tl.program_id(0)
     head = tl.program_id(1)
     q0 = tl.load(query_start_ptr + s_id)
@@ -204,9 +208,10 @@ def paged_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tenso
         _decode_kernel[(S, kv_heads, splits)](
             q, k_cache, v_cache, part, ml, batch.query_start, batch.context_lens, batch.block_tables,
             q.stride(0), q.stride(1), batch.block_tables.stride(0), k_cache.stride(0), k_cache.stride(1),
-            k_cache.stride(2), G, window, qk_scale, SPLITS=splits, GP=max(GP, 16), **cfg, **common)
+            k_cache.stride(2), G, window, qk_scale, SPLITS=splits, GP=max(GP, 16), **cfg, **common,
+            **launch_options(q.device))
         _combine_kernel[(S, heads)](part, ml, sinks, out, batch.query_start, out.stride(0), out.stride(1),
-                                    SPLITS=splits, D=D, num_warps=1)
+                                    SPLITS=splits, D=D, num_warps=1, **launch_options(q.device))
         return out
     if config is None:  # ROWS: query rows (tokens x group heads) per program
         config = (dict(ROWS=128 if q.element_size() == 2 else 64, BLOCK_N=64, num_warps=8, num_stages=2) if q.is_cuda
@@ -218,5 +223,5 @@ def paged_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tenso
         q, k_cache, v_cache, sinks, out, batch.query_start, batch.context_lens, batch.block_tables,
         q.stride(0), q.stride(1), out.stride(0), out.stride(1), batch.block_tables.stride(0),
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), G, window, qk_scale, nqb,
-        BLOCK_Q=block_q, GP=GP, **cfg, **common)
+        BLOCK_Q=block_q, GP=GP, **cfg, **common, **launch_options(q.device))
     return out

@@ -14,13 +14,15 @@ import triton
 import triton.language as tl
 
 from moechat.kernels.attention_triton import mma_precision
+from moechat.kernels.pdl import launch_options, wait_for_previous
 
 MAX_ROWS = 8  # more rows go to cuBLAS
 
 
 @triton.jit
 def _gemv_kernel(x_ptr, w_ptr, b_ptr, out_ptr, N, K, stride_w, HAS_BIAS: tl.constexpr, BN: tl.constexpr,
-                 BK: tl.constexpr):
+                 BK: tl.constexpr, PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
     rows = w_ptr + n[:, None].to(tl.int64) * stride_w
@@ -57,8 +59,9 @@ def _rows_step(acc, x_ptr, rows, k0, K, stride_x, m, mmask, nmask, BK: tl.conste
 
 @triton.jit(do_not_specialize=["M"])
 def _rows_kernel(x_ptr, w_ptr, b_ptr, out_ptr, M, N, K, stride_x, stride_w, HAS_BIAS: tl.constexpr,
-                 BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr):
+                 BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
     """acc [BN, BM] = W[n] @ x^T: the weight band is the MMA's first operand, x's few rows the narrow second."""
+    wait_for_previous(PDL)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
     m = tl.arange(0, BM)
@@ -101,8 +104,9 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     b = bias if bias is not None else weight
     if "BM" in cfg:
         _rows_kernel[(triton.cdiv(N, cfg["BN"]),)](x, weight, b, out, M, N, K, x.stride(0), weight.stride(0),
-                                                    HAS_BIAS=bias is not None, PREC=mma_precision(x.dtype), **cfg)
+                                                    HAS_BIAS=bias is not None, PREC=mma_precision(x.dtype), **cfg,
+                                                    **launch_options(x.device))
     else:
         _gemv_kernel[(triton.cdiv(N, cfg["BN"]),)](x, weight, b, out, N, K, weight.stride(0),
-                                                    HAS_BIAS=bias is not None, **cfg)
+                                                    HAS_BIAS=bias is not None, **cfg, **launch_options(x.device))
     return out

@@ -23,6 +23,7 @@ import triton.language as tl
 from moechat.kernels import norm_triton
 from moechat.kernels.attention_triton import mma_precision
 from moechat.kernels.moe import SWIGLU_ALPHA, pad_scale_rows
+from moechat.kernels.pdl import launch_options, wait_for_previous
 
 
 @triton.jit
@@ -68,7 +69,8 @@ def _route_select(acc, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emas
 @triton.jit(do_not_specialize=["T"])
 def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, stride_w,
                   TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
-                  PREC: tl.constexpr):
+                  PREC: tl.constexpr, PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
     rows = tl.program_id(0) * BT + tl.arange(0, BT)
     rmask = rows < T
     ex = tl.arange(0, EP)
@@ -80,10 +82,11 @@ def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, 
 @triton.jit(do_not_specialize=["T"])
 def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr, idx_ptr, T, K, E, stride_x,
                         stride_w, K_CHUNK, SPLIT, TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr,
-                        BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr):
+                        BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
     """Split-K router logits for decode: program (row block, split) -> part[split, rows, :] (fp32). The last
     program of a row block to arrive sums the parts in split order (deterministic whatever the arrival order),
     picks, and resets the row block's arrival count for the next call: one kernel, no second launch."""
+    wait_for_previous(PDL)
     rows = tl.program_id(0) * BT + tl.arange(0, BT)
     rmask = rows < T
     ex = tl.arange(0, EP)
@@ -149,19 +152,21 @@ def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k
         if split == 1:
             _route_kernel[(triton.cdiv(T, bt),)](
                 x, router_w, router_b, weights, idx, T, K, E, x.stride(0), router_w.stride(0), TOPK=top_k, KP=KP,
-                EP=EP, PREC=mma_precision(x.dtype), **cfg)
+                EP=EP, PREC=mma_precision(x.dtype), **cfg, **launch_options(x.device))
         else:
             part = torch.empty((split, T, EP), dtype=torch.float32, device=x.device)
             blocks = triton.cdiv(T, bt)
             _route_split_kernel[(blocks, split)](
                 x, router_w, router_b, part, _arrivals(x.device, blocks), weights, idx, T, K, E, x.stride(0),
-                router_w.stride(0), chunk, split, TOPK=top_k, KP=KP, EP=EP, PREC=mma_precision(x.dtype), **cfg)
+                router_w.stride(0), chunk, split, TOPK=top_k, KP=KP, EP=EP, PREC=mma_precision(x.dtype), **cfg,
+                **launch_options(x.device))
     return weights, idx
 
 
 @triton.jit(do_not_specialize=["P"])
-def _count_kernel(idx_ptr, chunk_counts_ptr, P, CHUNK: tl.constexpr, EP: tl.constexpr):
+def _count_kernel(idx_ptr, chunk_counts_ptr, P, CHUNK: tl.constexpr, EP: tl.constexpr, PDL: tl.constexpr = False):
     """chunk_counts[c, e] = pairs of chunk c routed to expert e."""
+    wait_for_previous(PDL)
     c = tl.program_id(0)
     p = c * CHUNK + tl.arange(0, CHUNK)
     e = tl.load(idx_ptr + p, mask=p < P, other=EP)
@@ -171,9 +176,11 @@ def _count_kernel(idx_ptr, chunk_counts_ptr, P, CHUNK: tl.constexpr, EP: tl.cons
 
 @triton.jit(do_not_specialize=["P", "NC"])
 def _scatter_kernel(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, P, NC,
-                    CHUNK: tl.constexpr, EP: tl.constexpr, NCP: tl.constexpr, SINGLE: tl.constexpr):
+                    CHUNK: tl.constexpr, EP: tl.constexpr, NCP: tl.constexpr, SINGLE: tl.constexpr,
+                    PDL: tl.constexpr = False):
     """sorted[expert_start[e] + rank] = pair: expert order, pair order within an expert. SINGLE: one chunk
     holds every pair, so the counts come from this program's own one-hot (no count kernel before it)."""
+    wait_for_previous(PDL)
     c = tl.program_id(0)
     ex = tl.arange(0, EP)
     p = c * CHUNK + tl.arange(0, CHUNK)
@@ -405,10 +412,11 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
                    TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
                    PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr,
                    S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr, SPLIT: tl.constexpr,
-                   BLOCKED: tl.constexpr):
+                   BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, row tile, K split) -> h[rows, N tile / 2] after bias and SwiGLU; with SPLIT > 1 the fp32
     sums over its K split (bias in split 0) -> h[split, rows, N tile] instead, finished by _swiglu_splits_kernel
     (decode: twice the programs in flight for the same tile)."""
+    wait_for_previous(PDL)
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
     if e >= E:
         return
@@ -432,8 +440,10 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
 
 
 @triton.jit(do_not_specialize=["P"])
-def _swiglu_splits_kernel(part_ptr, h_ptr, I, P, limit, alpha, SPLIT: tl.constexpr, BLOCK: tl.constexpr):
+def _swiglu_splits_kernel(part_ptr, h_ptr, I, P, limit, alpha, SPLIT: tl.constexpr, BLOCK: tl.constexpr,
+                          PDL: tl.constexpr = False):
     """h[row, cols] = SwiGLU of the up GEMM's K splits summed in split order (deterministic)."""
+    wait_for_previous(PDL)
     row = tl.program_id(0).to(tl.int64)
     cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = cols < I
@@ -452,9 +462,10 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
                      stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
                      BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr,
                      DEQ: tl.constexpr, SWAP: tl.constexpr, S32: tl.constexpr,
-                     AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr):
+                     AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, row tile, K split) -> y[split, pair, N tile] (split-K keeps the weight stream wide when
     decode has few row tiles; the bias goes into split 0 only)."""
+    wait_for_previous(PDL)
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
     if e >= E:
         return
@@ -473,7 +484,9 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
 
 
 @triton.jit(do_not_specialize=["P"])
-def _sum_k_kernel(y_ptr, out_ptr, N, P, SPLIT: tl.constexpr, TOPK: tl.constexpr, BLOCK: tl.constexpr):
+def _sum_k_kernel(y_ptr, out_ptr, N, P, SPLIT: tl.constexpr, TOPK: tl.constexpr, BLOCK: tl.constexpr,
+                  PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
     t = tl.program_id(0).to(tl.int64)
     n = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = n < N
@@ -579,7 +592,7 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
     y = moe_pairs(x, weights, idx, experts, limit, configs)
     block = min(1024, triton.next_power_of_2(H))
     _sum_k_kernel[(T, triton.cdiv(H, block))](y, out, H, y.shape[1], SPLIT=y.shape[0], TOPK=idx.shape[1],
-                                              BLOCK=block)
+                                              BLOCK=block, **launch_options(x.device))
     return out
 
 
@@ -617,9 +630,9 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     chunk_counts = counts  # one chunk (every decode step): the scatter kernel counts by itself
     if nc > 1:
         chunk_counts = torch.empty((nc, EP), dtype=torch.int32, device=dev)
-        _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP)
+        _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP, **launch_options(dev))
     _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
-                           NCP=triton.next_power_of_2(nc), SINGLE=nc == 1)
+                           NCP=triton.next_power_of_2(nc), SINGLE=nc == 1, **launch_options(dev))
     defaults = {"SWAP": False, "S32": False, "AHEAD": False, "EARLY": False}
     up, down = ({**defaults, **c} for c in (configs or _configs(P, E, x.dtype, dev)))
     s32_up = up.pop("S32") and _word_scales(w1s, up["BK"])
@@ -636,11 +649,11 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]), split)](
         x, sorted_pairs, counts, w1b, w1s, b1, part, H, N1, E, P, k_chunk,
         x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA,
-        TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, S32=s32_up, SPLIT=split, BLOCKED=blocked_1, **up)
+        TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, S32=s32_up, SPLIT=split, BLOCKED=blocked_1, **up, **launch_options(dev))
     if split > 1:
         block = min(1024, triton.next_power_of_2(I))
         _swiglu_splits_kernel[(P, triton.cdiv(I, block))](part, h, I, P, limit, SWIGLU_ALPHA, SPLIT=split,
-                                                           BLOCK=block)
+                                                           BLOCK=block, **launch_options(dev))
     k_chunk, split = _split_k(I, down.pop("SPLIT", 1), down["BK"])
     # one K split: each pair's weighted output rounded once to the activation dtype, as the reference rounds
     # its expert outputs (and half the bytes of fp32 at prefill); K splits keep fp32 partial sums
@@ -648,5 +661,5 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     _moe_down_kernel[(triton.cdiv(H, down["BN"]), tiles(down["BM"]), split)](
         h, sorted_pairs, counts, weights.contiguous(), w2b, w2s, b2, y, I, H, E, P, k_chunk,
         w2b.stride(0), stride_2n, w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
-        S32=s32_down, BLOCKED=blocked_2, **down)
+        S32=s32_down, BLOCKED=blocked_2, **down, **launch_options(dev))
     return y

@@ -7,6 +7,8 @@ import torch
 import triton
 import triton.language as tl
 
+from moechat.kernels.pdl import launch_options, wait_for_previous
+
 
 @triton.jit
 def sum_pairs(y_ptr, t, n, mask, N, P, SPLIT: tl.constexpr, TOPK: tl.constexpr):
@@ -21,7 +23,9 @@ def sum_pairs(y_ptr, t, n, mask, N, P, SPLIT: tl.constexpr, TOPK: tl.constexpr):
 
 @triton.jit(do_not_specialize=["P"])
 def _rmsnorm_kernel(x_ptr, res_ptr, w_ptr, out_ptr, sum_ptr, N, eps, P,
-                    HAS_RES: tl.constexpr, SPLIT: tl.constexpr, TOPK: tl.constexpr, BLOCK: tl.constexpr):
+                    HAS_RES: tl.constexpr, SPLIT: tl.constexpr, TOPK: tl.constexpr, BLOCK: tl.constexpr,
+                    PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
     row = tl.program_id(0).to(tl.int64)
     cols = tl.arange(0, BLOCK)
     mask = cols < N
@@ -50,7 +54,7 @@ def _launch(x: torch.Tensor, residual: torch.Tensor | None, weight: torch.Tensor
         block = triton.next_power_of_2(N)
         _rmsnorm_kernel[(rows,)](x, residual.contiguous() if residual is not None else x, weight, out, total, N, eps,
                                  pairs, HAS_RES=residual is not None, SPLIT=split, TOPK=top_k, BLOCK=block,
-                                 num_warps=4 if block <= 4096 else 8)
+                                 num_warps=4 if block <= 4096 else 8, **launch_options(x.device))
     return out, total
 
 

@@ -6,6 +6,8 @@ import torch
 import triton
 import triton.language as tl
 
+from moechat.kernels.pdl import launch_options, wait_for_previous
+
 
 @triton.jit
 def _rotate(src_ptr, src_head_stride, dst_ptr, dst_head_stride, heads, c, s,
@@ -25,7 +27,8 @@ def _rotate(src_ptr, src_head_stride, dst_ptr, dst_head_stride, heads, c, s,
 
 @triton.jit
 def _rope_kernel(x_ptr, x_tok_stride, x_head_stride, out_ptr, cos_ptr, sin_ptr, pos_ptr, heads,
-                 HALF: tl.constexpr, BLOCK_H: tl.constexpr):
+                 HALF: tl.constexpr, BLOCK_H: tl.constexpr, PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
     t = tl.program_id(0).to(tl.int64)
     pos = tl.load(pos_ptr + t).to(tl.int64)
     c = tl.load(cos_ptr + pos * HALF + tl.arange(0, HALF))[None, :]
@@ -38,7 +41,9 @@ def _rope_kernel(x_ptr, x_tok_stride, x_head_stride, out_ptr, cos_ptr, sin_ptr, 
 def _rope_write_kv_kernel(q_ptr, q_tok_stride, q_head_stride, k_ptr, k_tok_stride, k_head_stride,
                           v_ptr, v_tok_stride, v_head_stride, q_out_ptr, k_cache_ptr, v_cache_ptr, slot_ptr,
                           cos_ptr, sin_ptr, pos_ptr, q_heads, kv_heads,
-                          HALF: tl.constexpr, BLOCK_HQ: tl.constexpr, BLOCK_HKV: tl.constexpr):
+                          HALF: tl.constexpr, BLOCK_HQ: tl.constexpr, BLOCK_HKV: tl.constexpr,
+                          PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
     t = tl.program_id(0).to(tl.int64)
     pos = tl.load(pos_ptr + t).to(tl.int64)
     c = tl.load(cos_ptr + pos * HALF + tl.arange(0, HALF))[None, :]
@@ -65,7 +70,7 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, positions:
     out = torch.empty((T, heads, D), dtype=x.dtype, device=x.device)
     if T:
         _rope_kernel[(T,)](x, x.stride(0), x.stride(1), out, cos, sin, positions, heads,
-                           HALF=D // 2, BLOCK_H=triton.next_power_of_2(heads))
+                           HALF=D // 2, BLOCK_H=triton.next_power_of_2(heads), **launch_options(x.device))
     return out
 
 
@@ -83,5 +88,5 @@ def rope_write_kv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cos: torch.
         _rope_write_kv_kernel[(T,)](q, q.stride(0), q.stride(1), k, k.stride(0), k.stride(1), v, v.stride(0),
                                     v.stride(1), q_out, k_cache, v_cache, slot_mapping, cos, sin, positions,
                                     q_heads, kv_heads, HALF=D // 2, BLOCK_HQ=triton.next_power_of_2(q_heads),
-                                    BLOCK_HKV=triton.next_power_of_2(kv_heads))
+                                    BLOCK_HKV=triton.next_power_of_2(kv_heads), **launch_options(q.device))
     return q_out

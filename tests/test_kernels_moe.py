@@ -55,7 +55,7 @@ def test_route(T, dtype, config):
     assert torch.equal(idx.long(), ref_idx)
     close(weights, ref_w, 1e-5)
     if config is not None:  # the split kernel's last program picks and leaves the arrival counts at zero,
-        assert not moe_triton._ARRIVALS[x.device].any()  # so the next call (a graph replay) picks again
+        assert not any(b.any() for b in moe_triton._ARRIVALS.values())  # the next call (a replay) picks again
         again_w, again_idx = route(x, w, b, 4, config=config)
         assert torch.equal(again_idx, idx) and torch.equal(again_w, weights)
 
@@ -107,7 +107,11 @@ def test_moe_tiles(T, k, configs, dtype):
     x = (2 * torch.randn(T, H, generator=g)).to(DEV, dtype)
     weights, idx = routing(T, E, k, g, 6)
     ref = moe_ref(x, weights, idx, experts, LIMIT)
-    close(moe(x, weights, idx, experts, LIMIT, configs=configs), ref, 1e-5 if dtype == torch.float32 else 5e-3)
+    out = moe(x, weights, idx, experts, LIMIT, configs=configs)
+    close(out, ref, 1e-5 if dtype == torch.float32 else 5e-3)
+    # called again (a graph replay): the same bits; a split up tile's last program left its arrival count at zero
+    assert torch.equal(moe(x, weights, idx, experts, LIMIT, configs=configs), out)
+    assert not any(b.any() for b in moe_triton._ARRIVALS.values())
 
 
 @pytest.mark.parametrize("T,configs,dtype", [
@@ -160,6 +164,53 @@ def test_moe_add_rmsnorm(T, configs):
     close(total, add_rmsnorm_ref(moe_ref(x, weights, idx, experts, LIMIT), residual, norm_w, 1e-5)[1], 5e-3)
 
 
+def check_add_rmsnorm_route(a, residual, norm_w, router_w, router_b, k, config, tol):
+    """add_rmsnorm_route == add_rmsnorm_ref then route_ref of its h; where the route kernel grouped the pairs,
+    the groups are the experts' counts and the pairs in expert order (stable), as moe_pairs would group them."""
+    h, total, (weights, idx, groups) = moe_triton.add_rmsnorm_route(a, residual, norm_w, 1e-5, router_w, router_b,
+                                                                    k, config)
+    ref_h, ref_total = add_rmsnorm_ref(a, residual, norm_w, 1e-5)
+    assert torch.equal(total, ref_total)
+    close(h, ref_h, tol)
+    ref_w, ref_idx = route_ref(h, router_w, router_b, k)
+    if a.dtype == torch.bfloat16:  # bf16 logits can tie or swap by a rounding step (test_gpu_moe_real_sizes)
+        same = (idx.long() == ref_idx).all(1)
+        assert same.float().mean() > 0.9
+        close(weights[same], ref_w[same], 2e-2)
+    else:
+        assert torch.equal(idx.long(), ref_idx)
+        close(weights, ref_w, 1e-5 if a.dtype == torch.float32 else 1e-3)
+    if groups is not None:
+        E = router_w.shape[0]
+        counts, order = groups
+        assert torch.equal(counts[:E].long(), torch.bincount(idx.flatten().long(), minlength=E))
+        assert torch.equal(order.long(), torch.argsort(idx.flatten(), stable=True))
+    return groups
+
+
+@pytest.mark.parametrize("T,dtype,config", [(1, torch.float32, SPLIT_ROUTE), (6, torch.float16, SPLIT_ROUTE),
+                                            (19, torch.float32, SPLIT_ROUTE), (5, torch.float32, None)])
+def test_add_rmsnorm_route(T, dtype, config):
+    """The residual add + norm before the MoE done inside the split route (one row block: 1 and 6 tokens, which
+    also group the pairs by expert for the MoE), or by the norm kernel and then the route (19 tokens; no split)."""
+    g = torch.Generator().manual_seed(40 + T)
+    a, residual = (torch.randn(T, 96, generator=g).to(DEV, dtype) for _ in range(2))
+    norm_w = (torch.rand(96, generator=g) + 0.5).to(DEV, dtype)
+    w = torch.randn(8, 96, generator=g).to(DEV, dtype)
+    b = torch.randn(8, generator=g).to(DEV, dtype)
+    tol = 1e-5 if dtype == torch.float32 else 2e-3
+    groups = check_add_rmsnorm_route(a, residual, norm_w, w, b, 4, config, tol)
+    assert (groups is not None) == (config is not None and T <= config["BT"])
+    if groups is not None:  # called again (a graph replay): the same, the arrival counts left at zero
+        assert torch.equal(check_add_rmsnorm_route(a, residual, norm_w, w, b, 4, config, tol)[1], groups[1])
+        assert not any(b.any() for b in moe_triton._ARRIVALS.values())
+        experts = make_experts(8, 96, 64, dtype, g, 122, 129)
+        h, total, (weights, idx, _) = moe_triton.add_rmsnorm_route(a, residual, norm_w, 1e-5, w, b, 4, config)
+        grouped = moe_triton.moe_add_rmsnorm(h, weights, idx, experts, LIMIT, total, norm_w, 1e-5, groups)
+        ungrouped = moe_triton.moe_add_rmsnorm(h, weights, idx, experts, LIMIT, total, norm_w, 1e-5)
+        assert all(torch.equal(x, y) for x, y in zip(grouped, ungrouped))
+
+
 def real_size_inputs(T: int, g: torch.Generator):
     """gpt-oss-20b's MoE at T tokens in bf16: (experts, x, router weight, router bias, top-k)."""
     E, H = 32, 2880
@@ -188,6 +239,17 @@ def test_gpu_moe_real_sizes(T):
     close(moe(x, ref_w, ref_idx, experts, LIMIT), ref, 2e-2)
     blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")})
     close(moe(x, ref_w, ref_idx, blocked, LIMIT), ref, 2e-2)  # as the engine holds them on the GPU
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("T", [1, 8, 16, 17])  # 17: past one row block of the split route, norm kernel first
+def test_gpu_add_rmsnorm_route_real_sizes(T):
+    g = torch.Generator().manual_seed(50 + T)
+    _, a, router_w, router_b, k = real_size_inputs(T, g)
+    residual = torch.randn(T, 2880, generator=g).to(DEV, torch.bfloat16)
+    norm_w = (torch.rand(2880, generator=g) + 0.5).to(DEV, torch.bfloat16)
+    groups = check_add_rmsnorm_route(a, residual, norm_w, router_w, router_b, k, None, 1e-2)
+    assert (groups is not None) == (T <= 16)
 
 
 @pytest.mark.gpu

@@ -12,6 +12,7 @@ from moechat.engine.config import ModelConfig
 from moechat.engine.kv_cache import KVPool
 from moechat.kernels.attention import AttentionBatch
 from moechat.kernels.dispatch import Ops
+from moechat.kernels.moe import Routing
 from moechat.kernels.rope import rope_tables, yarn_inv_freq_and_scale
 
 
@@ -53,9 +54,13 @@ class GptOss:
         eps, last = self.cfg.rms_eps, self.cfg.num_layers - 1
         h = self.ops.rmsnorm(x, self.w["layers.0.attn_norm"], eps)
         for i in range(self.cfg.num_layers):
-            # each residual add is fused with the norm that follows it, the last layer's with the final norm
-            h, x = self.ops.add_rmsnorm(self.attention(i, h, positions, batch, kv), x, self.w[f"layers.{i}.mlp_norm"], eps)
-            h, x = self.mlp_add_rmsnorm(i, h, x, self.w[f"layers.{i + 1}.attn_norm" if i < last else "norm"])
+            # each residual add is fused with the norm that follows it (and the route after the attention's), the
+            # last layer's with the final norm
+            p = f"layers.{i}."
+            h, x, routing = self.ops.add_rmsnorm_route(self.attention(i, h, positions, batch, kv), x,
+                                                       self.w[p + "mlp_norm"], eps, self.w[p + "router_w"],
+                                                       self.w[p + "router_b"], self.cfg.experts_per_token)
+            h, x = self.mlp_add_rmsnorm(i, h, routing, x, self.w[f"layers.{i + 1}.attn_norm" if i < last else "norm"])
         return F.linear(h[logits_index], self.w["unembedding"]).float()  # only the rows that sample
 
     def attention(self, i: int, h: torch.Tensor, positions: torch.Tensor, step: StepBatch, kv: KVPool) -> torch.Tensor:
@@ -73,15 +78,15 @@ class GptOss:
         o = self.ops.attention(q, k_cache, v_cache, self.w[p + "sinks"], batch, window, self.sm_scale)
         return self._sum_ranks(self.ops.linear(o.reshape(T, qd), self.w[p + "o_w"], self.w[p + "o_b"]))
 
-    def mlp_add_rmsnorm(self, i: int, h: torch.Tensor, residual: torch.Tensor, norm_w: torch.Tensor):
+    def mlp_add_rmsnorm(self, i: int, h: torch.Tensor, routing: Routing, residual: torch.Tensor,
+                        norm_w: torch.Tensor):
         """(rmsnorm(moe(h) + residual), moe(h) + residual): the MoE's slots summed in the norm's pass, except
         under tensor parallelism, where the summed output is reduced across ranks first."""
-        p, c = f"layers.{i}.", self.cfg
-        weights, idx = self.ops.route(h, self.w[p + "router_w"], self.w[p + "router_b"], c.experts_per_token)
+        c = self.cfg
         if self.all_reduce is not None:
-            m = self._sum_ranks(self.ops.moe(h, weights, idx, self.experts[i], c.swiglu_limit))
+            m = self._sum_ranks(self.ops.moe(h, routing.weights, routing.experts, self.experts[i], c.swiglu_limit))
             return self.ops.add_rmsnorm(m, residual, norm_w, c.rms_eps)
-        return self.ops.moe_add_rmsnorm(h, weights, idx, self.experts[i], c.swiglu_limit, residual, norm_w, c.rms_eps)
+        return self.ops.moe_add_rmsnorm(h, routing, self.experts[i], c.swiglu_limit, residual, norm_w, c.rms_eps)
 
     def _sum_ranks(self, x: torch.Tensor) -> torch.Tensor:
         if self.all_reduce is not None:

@@ -10,7 +10,7 @@ import os
 import torch
 
 from moechat.kernels.attention import paged_attention_ref
-from moechat.kernels.moe import moe_ref, route_ref
+from moechat.kernels.moe import Routing, moe_ref, route_ref
 from moechat.kernels.norm import add_rmsnorm_ref, rmsnorm_ref
 from moechat.kernels.rope import rope_write_kv_ref
 
@@ -26,8 +26,9 @@ def _checkpoint_layout(weights: dict[str, torch.Tensor]) -> None:
 class Ops:
     """The ops the model calls, bound once to one device: linear (the attention projections), rmsnorm,
     add_rmsnorm (residual add fused with the norm after it), rope_write_kv (RoPE on q and k, k and v stored in
-    the pool), attention, route, moe, and moe_add_rmsnorm (the MoE, the residual add and the next norm); and
-    lay_out_experts, which puts the loaded MXFP4 expert tensors in the layout these MoE kernels read."""
+    the pool), attention, add_rmsnorm_route (the residual add, the norm before the MoE and the route), moe, and
+    moe_add_rmsnorm (the MoE, the residual add and the next norm); and lay_out_experts, which puts the loaded
+    MXFP4 expert tensors in the layout these MoE kernels read."""
 
     def __init__(self, device: torch.device):
         self.triton = use_triton(device)
@@ -37,6 +38,7 @@ class Ops:
         self.rope_write_kv = rope_write_kv_ref
         self.attention = paged_attention_ref
         self.route = route_ref
+        self._add_rmsnorm_route = None
         self._moe_mxfp4 = moe_ref
         self.lay_out_experts = _checkpoint_layout
         if self.triton:
@@ -48,9 +50,18 @@ class Ops:
             self.rope_write_kv = rope_triton.rope_write_kv
             self.attention = attention_triton.paged_attention
             self.route = moe_triton.route
+            self._add_rmsnorm_route = moe_triton.add_rmsnorm_route
             self._moe_mxfp4 = moe_triton.moe
             self._moe_add_rmsnorm = moe_triton.moe_add_rmsnorm
             self.lay_out_experts = moe_triton.lay_out_experts
+
+    def add_rmsnorm_route(self, x: torch.Tensor, residual: torch.Tensor, norm_w: torch.Tensor, eps: float,
+                          router_w: torch.Tensor, router_b: torch.Tensor, top_k: int):
+        """(h, x + residual, Routing of h) with h = rmsnorm(x + residual); one kernel at decode on the Triton path."""
+        if self._add_rmsnorm_route is not None:
+            return self._add_rmsnorm_route(x, residual, norm_w, eps, router_w, router_b, top_k)
+        h, total = self.add_rmsnorm(x, residual, norm_w, eps)
+        return h, total, Routing(*self.route(h, router_w, router_b, top_k))
 
     def moe(self, x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float):
         # the Triton MoE reads MXFP4; dense experts (unquantized checkpoints) stay on the reference
@@ -58,9 +69,10 @@ class Ops:
             return self._moe_mxfp4(x, weights, idx, experts, limit)
         return moe_ref(x, weights, idx, experts, limit)
 
-    def moe_add_rmsnorm(self, x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
+    def moe_add_rmsnorm(self, x: torch.Tensor, routing: Routing, experts: dict, limit: float,
                         residual: torch.Tensor, norm_w: torch.Tensor, eps: float):
         """add_rmsnorm(moe(x, ...), residual, norm_w, eps); the Triton path sums the k slots in the norm's pass."""
         if self.triton and "w1_blocks" in experts:
-            return self._moe_add_rmsnorm(x, weights, idx, experts, limit, residual, norm_w, eps)
-        return self.add_rmsnorm(self.moe(x, weights, idx, experts, limit), residual, norm_w, eps)
+            return self._moe_add_rmsnorm(x, routing.weights, routing.experts, experts, limit, residual, norm_w, eps,
+                                         routing.groups)
+        return self.add_rmsnorm(self.moe(x, routing.weights, routing.experts, experts, limit), residual, norm_w, eps)

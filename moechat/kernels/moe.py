@@ -6,6 +6,8 @@ scales [..., G] uint8 are e8m0 exponents: value = fp4 * 2^(scale - 127).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 FP4_VALUES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0)
@@ -27,6 +29,15 @@ def route_ref(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, t
     logits = torch.nn.functional.linear(x, router_w, router_b)
     vals, idx = torch.topk(logits, top_k, dim=-1, sorted=True)
     return torch.softmax(vals.float(), dim=-1), idx
+
+
+class Routing(NamedTuple):
+    """A batch's route: each token's k routing weights (fp32 [T, k]) and experts ([T, k]); groups, when the
+    route kernel also grouped the (token, slot) pairs by expert: (pairs per expert, pair ids in expert order)."""
+
+    weights: torch.Tensor
+    experts: torch.Tensor
+    groups: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 def swiglu_ref(h: torch.Tensor, limit: float) -> torch.Tensor:

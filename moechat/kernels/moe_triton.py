@@ -22,7 +22,7 @@ import triton.language as tl
 
 from moechat.kernels import norm_triton
 from moechat.kernels.attention_triton import mma_precision
-from moechat.kernels.moe import SWIGLU_ALPHA, pad_scale_rows
+from moechat.kernels.moe import SWIGLU_ALPHA, Routing, pad_scale_rows
 from moechat.kernels.pdl import launch_options, wait_for_previous
 
 
@@ -79,21 +79,53 @@ def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, 
     _route_select(acc, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emask, TOPK, KP, BT, EP)
 
 
+@triton.jit
+def _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, h_ptr, sum_ptr, rows, rmask, k_lo, k_hi, K, eps,
+                         BT: tl.constexpr, BK: tl.constexpr):
+    """Columns k_lo:k_hi of (rmsnorm(a + res), a + res) for rows [BT] of width K, stored to h and sum: the rows'
+    rstd comes from all K columns (each split program of the route computes it for itself; a few KB from L2)."""
+    ss = tl.zeros([BT], tl.float32)
+    for k0 in range(0, K, BK):
+        kk = k0 + tl.arange(0, BK)
+        off = rows[:, None].to(tl.int64) * K + kk[None, :]
+        m = rmask[:, None] & (kk < K)[None, :]
+        t = (tl.load(a_ptr + off, mask=m, other=0.0) + tl.load(res_ptr + off, mask=m, other=0.0)).to(tl.float32)
+        ss += tl.sum(t * t, axis=1)
+    rstd = tl.rsqrt(ss / K + eps)[:, None]
+    for k0 in range(k_lo, k_hi, BK):
+        kk = k0 + tl.arange(0, BK)
+        off = rows[:, None].to(tl.int64) * K + kk[None, :]
+        m = rmask[:, None] & (kk < k_hi)[None, :]
+        x = tl.load(a_ptr + off, mask=m, other=0.0) + tl.load(res_ptr + off, mask=m, other=0.0)  # rounded, as
+        tl.store(sum_ptr + off, x, mask=m)  # the reference's a + residual is
+        w = tl.load(norm_w_ptr + kk, mask=kk < k_hi, other=0.0).to(tl.float32)[None, :]
+        tl.store(h_ptr + off, (x.to(tl.float32) * rstd * w).to(h_ptr.dtype.element_ty), mask=m)
+
+
 @triton.jit(do_not_specialize=["T"])
 def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr, idx_ptr, T, K, E, stride_x,
-                        stride_w, K_CHUNK, SPLIT, TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr,
-                        BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
+                        stride_w, K_CHUNK, SPLIT, a_ptr, res_ptr, norm_w_ptr, sum_ptr, eps, counts_ptr, sorted_ptr,
+                        TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
+                        PREC: tl.constexpr, NORM: tl.constexpr, GROUP: tl.constexpr, CHUNK: tl.constexpr,
+                        GEP: tl.constexpr, PDL: tl.constexpr = False):
     """Split-K router logits for decode: program (row block, split) -> part[split, rows, :] (fp32). The last
     program of a row block to arrive sums the parts in split order (deterministic whatever the arrival order),
-    picks, and resets the row block's arrival count for the next call: one kernel, no second launch."""
+    picks, and resets the row block's arrival count for the next call: one kernel, no second launch.
+    NORM: x (contiguous) is first computed here as rmsnorm(a + res), each program storing its K split of x and of
+    a + res (the residual add + norm before the MoE, without a kernel of its own).
+    GROUP (one row block holds the batch): the last program also groups the pairs by expert (_scatter_chunk's
+    counts and order, GEP experts) for moe_pairs, so the MoE needs no scatter kernel."""
     wait_for_previous(PDL)
     rows = tl.program_id(0) * BT + tl.arange(0, BT)
     rmask = rows < T
     ex = tl.arange(0, EP)
     emask = ex < E
     k_lo = tl.multiple_of(tl.program_id(1) * K_CHUNK, BK)
-    acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_x,
-                        stride_w, BT, BK, EP, PREC)
+    k_hi = tl.minimum(k_lo + K_CHUNK, K)
+    if NORM:
+        _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, x_ptr, sum_ptr, rows, rmask, k_lo, k_hi, K, eps, BT, BK)
+        tl.debug_barrier()  # the columns stored by every thread before any reads them back below
+    acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, k_hi, stride_x, stride_w, BT, BK, EP, PREC)
     tl.store(part_ptr + (tl.program_id(1) * T + rows[:, None]).to(tl.int64) * EP + ex[None, :], acc,
              mask=rmask[:, None])
     tl.debug_barrier()  # every thread's part stored before the program's arrival is counted (release below)
@@ -105,17 +137,21 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
                              mask=rmask[:, None], other=0.0, cache_modifier=".cg")
         _route_select(total, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emask, TOPK, KP, BT, EP)
         tl.atomic_xchg(arrivals_ptr + tl.program_id(0), 0)
+        if GROUP:
+            tl.debug_barrier()  # the picks stored by every thread before they are read back
+            _scatter_chunk(idx_ptr, counts_ptr, counts_ptr, sorted_ptr, 0, T * TOPK, 1, CHUNK, GEP, 1, True)
 
 
-_ARRIVALS: dict[torch.device, torch.Tensor] = {}
+_ARRIVALS: dict[tuple[torch.device, str], torch.Tensor] = {}
 
 
-def _arrivals(device: torch.device, row_blocks: int) -> torch.Tensor:
-    """Per-device zeroed arrival counts for _route_split_kernel's row blocks; each call leaves them zero again.
-    Made on first use, before any CUDA graph capture (the engine's warm-up runs eagerly first)."""
-    buf = _ARRIVALS.get(device)
-    if buf is None or buf.numel() < row_blocks:
-        buf = _ARRIVALS[device] = torch.zeros(max(1024, row_blocks), dtype=torch.int32, device=device)
+def _arrivals(device: torch.device, kernel: str, tiles: int) -> torch.Tensor:
+    """Zeroed arrival counts, per device and kernel, for the tiles of a kernel whose last split program finishes
+    the tile; each call leaves them zero again. Made on first use, before any CUDA graph capture (the engine's
+    warm-up runs eagerly first)."""
+    buf = _ARRIVALS.get((device, kernel))
+    if buf is None or buf.numel() < tiles:
+        buf = _ARRIVALS[(device, kernel)] = torch.zeros(max(1024, tiles), dtype=torch.int32, device=device)
     return buf
 
 
@@ -138,29 +174,60 @@ def _split_k(K: int, split: int, bk: int) -> tuple[int, int]:
 def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int, config: dict | None = None):
     """Same contract as route_ref: (weights fp32 [T, k], experts int32 [T, k]), experts in descending logit.
     `config` overrides the tiles (benchmark sweeps)."""
+    weights, idx, _ = _route(x, router_w, router_b, top_k, dict(config or _route_config(x.shape[0], x.device)))
+    return weights, idx
+
+
+def add_rmsnorm_route(a: torch.Tensor, residual: torch.Tensor, norm_w: torch.Tensor, eps: float,
+                      router_w: torch.Tensor, router_b: torch.Tensor, top_k: int,
+                      config: dict | None = None) -> tuple[torch.Tensor, torch.Tensor, Routing]:
+    """(h, a + residual, the route of h) with h = rmsnorm(a + residual): same contract as add_rmsnorm then route.
+    Where the split route covers the batch with one row block (decode), its kernel does the add and the norm too
+    and groups the pairs by expert for moe_pairs (Routing.groups): two kernels fewer per layer."""
+    T, K = a.shape
+    cfg = dict(config or _route_config(T, a.device))
+    if T == 0 or T > cfg["BT"] or _split_k(K, cfg.get("SPLIT", 1), cfg["BK"])[1] == 1:
+        h, total = norm_triton.add_rmsnorm(a, residual, norm_w, eps)
+        return h, total, Routing(*route(h, router_w, router_b, top_k, cfg))
+    h, total = torch.empty_like(a), torch.empty_like(a)
+    return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg,
+                                     norm=(a.contiguous(), residual.contiguous(), norm_w, eps, total)))
+
+
+def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int, cfg: dict,
+           norm: tuple | None = None) -> tuple[torch.Tensor, torch.Tensor, tuple | None]:
+    """route(), plus the pairs grouped by expert ((counts, sorted pairs), else None) when the split kernel runs
+    with one row block. norm = (a, residual, norm_w, eps, total): x (empty, contiguous) is written by the split
+    kernel as rmsnorm(a + residual) and total as a + residual first (add_rmsnorm_route checked it applies)."""
     T, K = x.shape
     E = router_w.shape[0]
-    weights = torch.empty((T, top_k), dtype=torch.float32, device=x.device)
-    idx = torch.empty((T, top_k), dtype=torch.int32, device=x.device)
-    if T:
-        x = x.contiguous()
-        cfg = dict(config or _route_config(T, x.device))
-        split, bt, bk = cfg.pop("SPLIT", 1), cfg["BT"], cfg["BK"]
-        EP = max(16, triton.next_power_of_2(E))
-        KP = triton.next_power_of_2(top_k)
-        chunk, split = _split_k(K, split, bk)
-        if split == 1:
-            _route_kernel[(triton.cdiv(T, bt),)](
-                x, router_w, router_b, weights, idx, T, K, E, x.stride(0), router_w.stride(0), TOPK=top_k, KP=KP,
-                EP=EP, PREC=mma_precision(x.dtype), **cfg, **launch_options(x.device))
-        else:
-            part = torch.empty((split, T, EP), dtype=torch.float32, device=x.device)
-            blocks = triton.cdiv(T, bt)
-            _route_split_kernel[(blocks, split)](
-                x, router_w, router_b, part, _arrivals(x.device, blocks), weights, idx, T, K, E, x.stride(0),
-                router_w.stride(0), chunk, split, TOPK=top_k, KP=KP, EP=EP, PREC=mma_precision(x.dtype), **cfg,
-                **launch_options(x.device))
-    return weights, idx
+    dev = x.device
+    weights = torch.empty((T, top_k), dtype=torch.float32, device=dev)
+    idx = torch.empty((T, top_k), dtype=torch.int32, device=dev)
+    if T == 0:
+        return weights, idx, None
+    x = x.contiguous()
+    split, bt, bk = cfg.pop("SPLIT", 1), cfg["BT"], cfg["BK"]
+    EP = max(16, triton.next_power_of_2(E))
+    KP = triton.next_power_of_2(top_k)
+    chunk, split = _split_k(K, split, bk)
+    if split == 1:
+        _route_kernel[(triton.cdiv(T, bt),)](
+            x, router_w, router_b, weights, idx, T, K, E, x.stride(0), router_w.stride(0), TOPK=top_k, KP=KP,
+            EP=EP, PREC=mma_precision(x.dtype), **cfg, **launch_options(dev))
+        return weights, idx, None
+    part = torch.empty((split, T, EP), dtype=torch.float32, device=dev)
+    blocks = triton.cdiv(T, bt)
+    group = blocks == 1
+    counts = torch.empty(triton.next_power_of_2(E), dtype=torch.int32, device=dev)
+    sorted_pairs = torch.empty(T * top_k, dtype=torch.int32, device=dev)
+    a, residual, norm_w, eps, total = norm or (x, x, x, 0.0, x)
+    _route_split_kernel[(blocks, split)](
+        x, router_w, router_b, part, _arrivals(dev, "route", blocks), weights, idx, T, K, E, x.stride(0),
+        router_w.stride(0), chunk, split, a, residual, norm_w, total, eps, counts, sorted_pairs, TOPK=top_k, KP=KP,
+        EP=EP, PREC=mma_precision(x.dtype), NORM=norm is not None, GROUP=group,
+        CHUNK=max(16, triton.next_power_of_2(T * top_k)), GEP=counts.numel(), **cfg, **launch_options(dev))
+    return weights, idx, (counts, sorted_pairs) if group else None
 
 
 @triton.jit(do_not_specialize=["P"])
@@ -174,14 +241,12 @@ def _count_kernel(idx_ptr, chunk_counts_ptr, P, CHUNK: tl.constexpr, EP: tl.cons
     tl.store(chunk_counts_ptr + c * EP + tl.arange(0, EP), tl.sum(onehot, axis=0))
 
 
-@triton.jit(do_not_specialize=["P", "NC"])
-def _scatter_kernel(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, P, NC,
-                    CHUNK: tl.constexpr, EP: tl.constexpr, NCP: tl.constexpr, SINGLE: tl.constexpr,
-                    PDL: tl.constexpr = False):
-    """sorted[expert_start[e] + rank] = pair: expert order, pair order within an expert. SINGLE: one chunk
-    holds every pair, so the counts come from this program's own one-hot (no count kernel before it)."""
-    wait_for_previous(PDL)
-    c = tl.program_id(0)
+@triton.jit
+def _scatter_chunk(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, c, P, NC, CHUNK: tl.constexpr,
+                   EP: tl.constexpr, NCP: tl.constexpr, SINGLE: tl.constexpr):
+    """Chunk c's pairs: sorted[expert_start[e] + rank] = pair (expert order, pair order within an expert); chunk 0
+    stores the per-expert counts. SINGLE: one chunk holds every pair, so the counts come from this chunk's own
+    one-hot (no count kernel before it)."""
     ex = tl.arange(0, EP)
     p = c * CHUNK + tl.arange(0, CHUNK)
     e = tl.load(idx_ptr + p, mask=p < P, other=EP)
@@ -200,6 +265,15 @@ def _scatter_kernel(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, P, NC,
     tl.store(sorted_ptr + dest, p, mask=p < P)
     if c == 0:
         tl.store(counts_ptr + ex, totals)
+
+
+@triton.jit(do_not_specialize=["P", "NC"])
+def _scatter_kernel(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, P, NC,
+                    CHUNK: tl.constexpr, EP: tl.constexpr, NCP: tl.constexpr, SINGLE: tl.constexpr,
+                    PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
+    _scatter_chunk(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, tl.program_id(0), P, NC, CHUNK, EP, NCP,
+                   SINGLE)
 
 
 @triton.jit
@@ -407,15 +481,17 @@ def _swiglu(gate, up, limit, alpha):
 
 
 @triton.jit(do_not_specialize=["P"])
-def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, E, P, K_CHUNK,
+def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, part_ptr, arrivals_ptr, K, N, E, P,
+                   K_CHUNK,
                    stride_x, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
                    TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
                    PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr,
                    S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr, SPLIT: tl.constexpr,
                    BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
-    """Program (N tile, row tile, K split) -> h[rows, N tile / 2] after bias and SwiGLU; with SPLIT > 1 the fp32
-    sums over its K split (bias in split 0) -> h[split, rows, N tile] instead, finished by _swiglu_splits_kernel
-    (decode: twice the programs in flight for the same tile)."""
+    """Program (N tile, row tile, K split) -> h[rows, N tile / 2] after bias and SwiGLU. SPLIT > 1 (decode: more
+    programs in flight for the same tile): each stores its fp32 sums over its K split (bias in split 0) to
+    part[split, rows, N tile]; the last of a tile's splits to arrive (as in _route_split_kernel) sums them in
+    split order, applies SwiGLU, and resets the tile's arrival count for the next call."""
     wait_for_previous(PDL)
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
     if e >= E:
@@ -429,31 +505,22 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
                                stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BM, BN, BK, PREC, DEQ,
                                SWAP, S32, AHEAD, EARLY, BLOCKED)
     if SPLIT > 1:
-        tl.store(h_ptr + (tl.program_id(2) * P + rows[:, None]).to(tl.int64) * N + n[None, :], acc,
-                 mask=rmask[:, None] & nmask[None, :])
-        return
+        tmask = rmask[:, None] & nmask[None, :]
+        tl.store(part_ptr + (tl.program_id(2) * P + rows[:, None]).to(tl.int64) * N + n[None, :], acc, mask=tmask)
+        tl.debug_barrier()  # every thread's part stored before the program's arrival is counted (release below)
+        tile = tl.program_id(0) * tl.num_programs(1) + tl.program_id(1)
+        if tl.atomic_add(arrivals_ptr + tile, 1, sem="acq_rel") != SPLIT - 1:
+            return
+        acc = tl.zeros([BM, BN], tl.float32)
+        for sp in range(0, SPLIT):  # .cg: the other programs' parts from L2, never a stale L1 line
+            acc += tl.load(part_ptr + (sp * P + rows[:, None]).to(tl.int64) * N + n[None, :], mask=tmask, other=0.0,
+                           cache_modifier=".cg")
+        tl.atomic_xchg(arrivals_ptr + tile, 0)
     gate, up = acc.reshape([BM, BN // 2, 2]).split()  # even columns gate, odd columns up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     tl.store(h_ptr + rows[:, None].to(tl.int64) * (N // 2) + cols[None, :],
              _swiglu(gate, up, limit, alpha).to(h_ptr.dtype.element_ty),
              mask=rmask[:, None] & (cols < N // 2)[None, :])
-
-
-@triton.jit(do_not_specialize=["P"])
-def _swiglu_splits_kernel(part_ptr, h_ptr, I, P, limit, alpha, SPLIT: tl.constexpr, BLOCK: tl.constexpr,
-                          PDL: tl.constexpr = False):
-    """h[row, cols] = SwiGLU of the up GEMM's K splits summed in split order (deterministic)."""
-    wait_for_previous(PDL)
-    row = tl.program_id(0).to(tl.int64)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    mask = cols < I
-    gate = tl.zeros([BLOCK], tl.float32)
-    up = tl.zeros([BLOCK], tl.float32)
-    for sp in tl.static_range(SPLIT):
-        base = part_ptr + (sp * P + row) * (2 * I)
-        gate += tl.load(base + 2 * cols, mask=mask, other=0.0)
-        up += tl.load(base + 2 * cols + 1, mask=mask, other=0.0)
-    tl.store(h_ptr + row * I + cols, _swiglu(gate, up, limit, alpha).to(h_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit(do_not_specialize=["P"])
@@ -492,6 +559,24 @@ def _sum_k_kernel(y_ptr, out_ptr, N, P, SPLIT: tl.constexpr, TOPK: tl.constexpr,
     mask = n < N
     total = norm_triton.sum_pairs(y_ptr, t, n, mask, N, P, SPLIT, TOPK)
     tl.store(out_ptr + t * N + n, total.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+def _group_pairs(idx: torch.Tensor, EP: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(pairs per expert [EP], pair ids in expert order [P]) of the routed experts idx [T, k]: counted per chunk,
+    then scattered (one kernel when one chunk holds every pair; no host sync, so decode can be graph-captured)."""
+    flat = idx.reshape(-1).contiguous()
+    P, dev = flat.numel(), flat.device
+    chunk = min(max(16, triton.next_power_of_2(P)), max(16, 8192 // EP))
+    nc = triton.cdiv(P, chunk)
+    counts = torch.empty(EP, dtype=torch.int32, device=dev)
+    sorted_pairs = torch.empty(P, dtype=torch.int32, device=dev)
+    chunk_counts = counts  # one chunk (every decode step): the scatter kernel counts by itself
+    if nc > 1:
+        chunk_counts = torch.empty((nc, EP), dtype=torch.int32, device=dev)
+        _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP, **launch_options(dev))
+    _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
+                           NCP=triton.next_power_of_2(nc), SINGLE=nc == 1, **launch_options(dev))
+    return counts, sorted_pairs
 
 
 def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.device) -> tuple[dict, dict]:
@@ -597,18 +682,20 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
 
 
 def moe_add_rmsnorm(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
-                    residual: torch.Tensor, norm_w: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+                    residual: torch.Tensor, norm_w: torch.Tensor, eps: float,
+                    groups: tuple | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """add_rmsnorm(moe(x, ...), residual, norm_w, eps) with the sum over the k slots done by the norm's pass (one
     kernel and one trip of the output through memory fewer)."""
     if x.shape[0] == 0:
         return norm_triton.add_rmsnorm(x, residual, norm_w, eps)
-    return norm_triton.add_rmsnorm(moe_pairs(x, weights, idx, experts, limit), residual, norm_w, eps,
-                                   top_k=idx.shape[1])
+    return norm_triton.add_rmsnorm(moe_pairs(x, weights, idx, experts, limit, groups=groups), residual, norm_w,
+                                   eps, top_k=idx.shape[1])
 
 
 def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
-              configs: tuple[dict, dict] | None = None) -> torch.Tensor:
-    """Each (token, slot) pair's routing-weighted expert output y [K splits, T * k, H], for sum_pairs."""
+              configs: tuple[dict, dict] | None = None, groups: tuple | None = None) -> torch.Tensor:
+    """Each (token, slot) pair's routing-weighted expert output y [K splits, T * k, H], for sum_pairs. groups:
+    the pairs already grouped by expert (Routing.groups), else they are grouped here."""
     T, H = x.shape
     top_k = idx.shape[1]
     w1b, w1s, w2b, w2s = experts["w1_blocks"], experts["w1_scales"], experts["w2_blocks"], experts["w2_scales"]
@@ -621,18 +708,8 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     dev = x.device
     deq = _dequant_mode(x, experts)
     b1, b2 = experts["w1_bias"], experts["w2_bias"]
-    flat = idx.reshape(-1).contiguous()
     EP = triton.next_power_of_2(E)
-    chunk = min(max(16, triton.next_power_of_2(P)), max(16, 8192 // EP))
-    nc = triton.cdiv(P, chunk)
-    counts = torch.empty(EP, dtype=torch.int32, device=dev)
-    sorted_pairs = torch.empty(P, dtype=torch.int32, device=dev)
-    chunk_counts = counts  # one chunk (every decode step): the scatter kernel counts by itself
-    if nc > 1:
-        chunk_counts = torch.empty((nc, EP), dtype=torch.int32, device=dev)
-        _count_kernel[(nc,)](flat, chunk_counts, P, CHUNK=chunk, EP=EP, **launch_options(dev))
-    _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
-                           NCP=triton.next_power_of_2(nc), SINGLE=nc == 1, **launch_options(dev))
+    counts, sorted_pairs = groups or _group_pairs(idx, EP)
     defaults = {"SWAP": False, "S32": False, "AHEAD": False, "EARLY": False}
     up, down = ({**defaults, **c} for c in (configs or _configs(P, E, x.dtype, dev)))
     s32_up = up.pop("S32") and _word_scales(w1s, up["BK"])
@@ -644,16 +721,14 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         return min(P, triton.cdiv(P, bm) + E)
 
     k_chunk, split = _split_k(H, up.pop("SPLIT", 1), up["BK"])
-    # K splits: fp32 partial sums of the gate/up columns, summed and activated by _swiglu_splits_kernel
+    up_grid = (triton.cdiv(N1, up["BN"]), tiles(up["BM"]), split)
+    # K splits: fp32 partial sums of the gate/up columns, summed and activated by each tile's last split
     part = h if split == 1 else torch.empty((split, P, N1), dtype=torch.float32, device=dev)
-    _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]), split)](
-        x, sorted_pairs, counts, w1b, w1s, b1, part, H, N1, E, P, k_chunk,
+    arrivals = _arrivals(dev, "moe_up", up_grid[0] * up_grid[1]) if split > 1 else counts
+    _moe_up_kernel[up_grid](
+        x, sorted_pairs, counts, w1b, w1s, b1, h, part, arrivals, H, N1, E, P, k_chunk,
         x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA,
         TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, S32=s32_up, SPLIT=split, BLOCKED=blocked_1, **up, **launch_options(dev))
-    if split > 1:
-        block = min(1024, triton.next_power_of_2(I))
-        _swiglu_splits_kernel[(P, triton.cdiv(I, block))](part, h, I, P, limit, SWIGLU_ALPHA, SPLIT=split,
-                                                           BLOCK=block, **launch_options(dev))
     k_chunk, split = _split_k(I, down.pop("SPLIT", 1), down["BK"])
     # one K split: each pair's weighted output rounded once to the activation dtype, as the reference rounds
     # its expert outputs (and half the bytes of fp32 at prefill); K splits keep fp32 partial sums

@@ -80,34 +80,33 @@ def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, 
 
 
 @triton.jit
-def _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, h_ptr, sum_ptr, rows, rmask, k_lo, k_hi, K, eps,
-                         BT: tl.constexpr, BK: tl.constexpr):
-    """Columns k_lo:k_hi of (rmsnorm(a + res), a + res) for rows [BT] of width K, stored to h and sum: the rows'
-    rstd comes from all K columns (each split program of the route computes it for itself; a few KB from L2)."""
-    ss = tl.zeros([BT], tl.float32)
-    for k0 in range(0, K, BK):
-        kk = k0 + tl.arange(0, BK)
-        off = rows[:, None].to(tl.int64) * K + kk[None, :]
-        m = rmask[:, None] & (kk < K)[None, :]
-        t = (tl.load(a_ptr + off, mask=m, other=0.0) + tl.load(res_ptr + off, mask=m, other=0.0)).to(tl.float32)
-        ss += tl.sum(t * t, axis=1)
-    rstd = tl.rsqrt(ss / K + eps)[:, None]
-    for k0 in range(k_lo, k_hi, BK):
-        kk = k0 + tl.arange(0, BK)
-        off = rows[:, None].to(tl.int64) * K + kk[None, :]
-        m = rmask[:, None] & (kk < k_hi)[None, :]
+def _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, h_ptr, sum_ptr, T, k_lo, k_hi, K, eps, NR: tl.constexpr,
+                         KB: tl.constexpr):
+    """Columns k_lo:k_hi of (rmsnorm(a + res), a + res) for the T rows of width K (KB >= K), stored to h and sum.
+    Each split program of the route computes the rows' rstd for itself from whole rows (a few KB from L2), NR
+    rows per pass: one pass at the sizes that take this path (a pass is a memory round trip, K-chunked loops
+    were 21 us where the norm kernel takes 3)."""
+    cols = tl.arange(0, KB)
+    mine = (cols >= k_lo) & (cols < k_hi)
+    w = tl.load(norm_w_ptr + cols, mask=mine, other=0.0).to(tl.float32)[None, :]
+    for r0 in range(0, T, NR):
+        rows = r0 + tl.arange(0, NR)
+        off = rows[:, None].to(tl.int64) * K + cols[None, :]
+        m = (rows < T)[:, None] & (cols < K)[None, :]
         x = tl.load(a_ptr + off, mask=m, other=0.0) + tl.load(res_ptr + off, mask=m, other=0.0)  # rounded, as
-        tl.store(sum_ptr + off, x, mask=m)  # the reference's a + residual is
-        w = tl.load(norm_w_ptr + kk, mask=kk < k_hi, other=0.0).to(tl.float32)[None, :]
-        tl.store(h_ptr + off, (x.to(tl.float32) * rstd * w).to(h_ptr.dtype.element_ty), mask=m)
+        t = x.to(tl.float32)  # the reference's a + residual is
+        rstd = tl.rsqrt(tl.sum(t * t, axis=1) / K + eps)[:, None]
+        m &= mine[None, :]
+        tl.store(sum_ptr + off, x, mask=m)
+        tl.store(h_ptr + off, (t * rstd * w).to(h_ptr.dtype.element_ty), mask=m)
 
 
 @triton.jit(do_not_specialize=["T"])
 def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr, idx_ptr, T, K, E, stride_x,
                         stride_w, K_CHUNK, SPLIT, a_ptr, res_ptr, norm_w_ptr, sum_ptr, eps, counts_ptr, sorted_ptr,
                         TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
-                        PREC: tl.constexpr, NORM: tl.constexpr, GROUP: tl.constexpr, CHUNK: tl.constexpr,
-                        GEP: tl.constexpr, PDL: tl.constexpr = False):
+                        PREC: tl.constexpr, NORM: tl.constexpr, NR: tl.constexpr, KB: tl.constexpr,
+                        GROUP: tl.constexpr, CHUNK: tl.constexpr, GEP: tl.constexpr, PDL: tl.constexpr = False):
     """Split-K router logits for decode: program (row block, split) -> part[split, rows, :] (fp32). The last
     program of a row block to arrive sums the parts in split order (deterministic whatever the arrival order),
     picks, and resets the row block's arrival count for the next call: one kernel, no second launch.
@@ -122,8 +121,8 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
     emask = ex < E
     k_lo = tl.multiple_of(tl.program_id(1) * K_CHUNK, BK)
     k_hi = tl.minimum(k_lo + K_CHUNK, K)
-    if NORM:
-        _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, x_ptr, sum_ptr, rows, rmask, k_lo, k_hi, K, eps, BT, BK)
+    if NORM:  # one row block (T <= BT)
+        _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, x_ptr, sum_ptr, T, k_lo, k_hi, K, eps, NR, KB)
         tl.debug_barrier()  # the columns stored by every thread before any reads them back below
     acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, k_hi, stride_x, stride_w, BT, BK, EP, PREC)
     tl.store(part_ptr + (tl.program_id(1) * T + rows[:, None]).to(tl.int64) * EP + ex[None, :], acc,
@@ -142,16 +141,15 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
             _scatter_chunk(idx_ptr, counts_ptr, counts_ptr, sorted_ptr, 0, T * TOPK, 1, CHUNK, GEP, 1, True)
 
 
-_ARRIVALS: dict[tuple[torch.device, str], torch.Tensor] = {}
+_ARRIVALS: dict[torch.device, torch.Tensor] = {}
 
 
-def _arrivals(device: torch.device, kernel: str, tiles: int) -> torch.Tensor:
-    """Zeroed arrival counts, per device and kernel, for the tiles of a kernel whose last split program finishes
-    the tile; each call leaves them zero again. Made on first use, before any CUDA graph capture (the engine's
-    warm-up runs eagerly first)."""
-    buf = _ARRIVALS.get((device, kernel))
-    if buf is None or buf.numel() < tiles:
-        buf = _ARRIVALS[(device, kernel)] = torch.zeros(max(1024, tiles), dtype=torch.int32, device=device)
+def _arrivals(device: torch.device, row_blocks: int) -> torch.Tensor:
+    """Per-device zeroed arrival counts for _route_split_kernel's row blocks; each call leaves them zero again.
+    Made on first use, before any CUDA graph capture (the engine's warm-up runs eagerly first)."""
+    buf = _ARRIVALS.get(device)
+    if buf is None or buf.numel() < row_blocks:
+        buf = _ARRIVALS[device] = torch.zeros(max(1024, row_blocks), dtype=torch.int32, device=device)
     return buf
 
 
@@ -178,17 +176,21 @@ def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k
     return weights, idx
 
 
+NORM_ROWS = 2  # rows whose add + norm the split route does itself, in one pass (more rows: more passes, each a
+# memory round trip; the norm kernel then costs less)
+
+
 def add_rmsnorm_route(a: torch.Tensor, residual: torch.Tensor, norm_w: torch.Tensor, eps: float,
                       router_w: torch.Tensor, router_b: torch.Tensor, top_k: int,
                       config: dict | None = None) -> tuple[torch.Tensor, torch.Tensor, Routing]:
     """(h, a + residual, the route of h) with h = rmsnorm(a + residual): same contract as add_rmsnorm then route.
-    Where the split route covers the batch with one row block (decode), its kernel does the add and the norm too
-    and groups the pairs by expert for moe_pairs (Routing.groups): two kernels fewer per layer."""
+    Where the split route covers the batch with one row block (decode) its kernel also groups the pairs by expert
+    for moe_pairs (Routing.groups), and up to NORM_ROWS rows it does the add and the norm too."""
     T, K = a.shape
     cfg = dict(config or _route_config(T, a.device))
-    if T == 0 or T > cfg["BT"] or _split_k(K, cfg.get("SPLIT", 1), cfg["BK"])[1] == 1:
+    if not 0 < T <= NORM_ROWS or T > cfg["BT"] or _split_k(K, cfg.get("SPLIT", 1), cfg["BK"])[1] == 1:
         h, total = norm_triton.add_rmsnorm(a, residual, norm_w, eps)
-        return h, total, Routing(*route(h, router_w, router_b, top_k, cfg))
+        return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg))
     h, total = torch.empty_like(a), torch.empty_like(a)
     return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg,
                                      norm=(a.contiguous(), residual.contiguous(), norm_w, eps, total)))
@@ -223,9 +225,10 @@ def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_
     sorted_pairs = torch.empty(T * top_k, dtype=torch.int32, device=dev)
     a, residual, norm_w, eps, total = norm or (x, x, x, 0.0, x)
     _route_split_kernel[(blocks, split)](
-        x, router_w, router_b, part, _arrivals(dev, "route", blocks), weights, idx, T, K, E, x.stride(0),
+        x, router_w, router_b, part, _arrivals(dev, blocks), weights, idx, T, K, E, x.stride(0),
         router_w.stride(0), chunk, split, a, residual, norm_w, total, eps, counts, sorted_pairs, TOPK=top_k, KP=KP,
-        EP=EP, PREC=mma_precision(x.dtype), NORM=norm is not None, GROUP=group,
+        EP=EP, PREC=mma_precision(x.dtype), NORM=norm is not None, NR=triton.next_power_of_2(min(T, NORM_ROWS)),
+        KB=triton.next_power_of_2(K), GROUP=group,
         CHUNK=max(16, triton.next_power_of_2(T * top_k)), GEP=counts.numel(), **cfg, **launch_options(dev))
     return weights, idx, (counts, sorted_pairs) if group else None
 
@@ -481,17 +484,15 @@ def _swiglu(gate, up, limit, alpha):
 
 
 @triton.jit(do_not_specialize=["P"])
-def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, part_ptr, arrivals_ptr, K, N, E, P,
-                   K_CHUNK,
+def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, E, P, K_CHUNK,
                    stride_x, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, limit, alpha,
                    TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
                    PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr,
                    S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr, SPLIT: tl.constexpr,
                    BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
-    """Program (N tile, row tile, K split) -> h[rows, N tile / 2] after bias and SwiGLU. SPLIT > 1 (decode: more
-    programs in flight for the same tile): each stores its fp32 sums over its K split (bias in split 0) to
-    part[split, rows, N tile]; the last of a tile's splits to arrive (as in _route_split_kernel) sums them in
-    split order, applies SwiGLU, and resets the tile's arrival count for the next call."""
+    """Program (N tile, row tile, K split) -> h[rows, N tile / 2] after bias and SwiGLU; with SPLIT > 1 the fp32
+    sums over its K split (bias in split 0) -> h[split, rows, N tile] instead, finished by _swiglu_splits_kernel
+    (decode: twice the programs in flight for the same tile)."""
     wait_for_previous(PDL)
     e, row0, row_end = _tile_rows(counts_ptr, tl.program_id(1), BM, EP)
     if e >= E:
@@ -505,22 +506,31 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
                                stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BM, BN, BK, PREC, DEQ,
                                SWAP, S32, AHEAD, EARLY, BLOCKED)
     if SPLIT > 1:
-        tmask = rmask[:, None] & nmask[None, :]
-        tl.store(part_ptr + (tl.program_id(2) * P + rows[:, None]).to(tl.int64) * N + n[None, :], acc, mask=tmask)
-        tl.debug_barrier()  # every thread's part stored before the program's arrival is counted (release below)
-        tile = tl.program_id(0) * tl.num_programs(1) + tl.program_id(1)
-        if tl.atomic_add(arrivals_ptr + tile, 1, sem="acq_rel") != SPLIT - 1:
-            return
-        acc = tl.zeros([BM, BN], tl.float32)
-        for sp in range(0, SPLIT):  # .cg: the other programs' parts from L2, never a stale L1 line
-            acc += tl.load(part_ptr + (sp * P + rows[:, None]).to(tl.int64) * N + n[None, :], mask=tmask, other=0.0,
-                           cache_modifier=".cg")
-        tl.atomic_xchg(arrivals_ptr + tile, 0)
+        tl.store(h_ptr + (tl.program_id(2) * P + rows[:, None]).to(tl.int64) * N + n[None, :], acc,
+                 mask=rmask[:, None] & nmask[None, :])
+        return
     gate, up = acc.reshape([BM, BN // 2, 2]).split()  # even columns gate, odd columns up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     tl.store(h_ptr + rows[:, None].to(tl.int64) * (N // 2) + cols[None, :],
              _swiglu(gate, up, limit, alpha).to(h_ptr.dtype.element_ty),
              mask=rmask[:, None] & (cols < N // 2)[None, :])
+
+
+@triton.jit(do_not_specialize=["P"])
+def _swiglu_splits_kernel(part_ptr, h_ptr, I, P, limit, alpha, SPLIT: tl.constexpr, BLOCK: tl.constexpr,
+                          PDL: tl.constexpr = False):
+    """h[row, cols] = SwiGLU of the up GEMM's K splits summed in split order (deterministic)."""
+    wait_for_previous(PDL)
+    row = tl.program_id(0).to(tl.int64)
+    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    mask = cols < I
+    gate = tl.zeros([BLOCK], tl.float32)
+    up = tl.zeros([BLOCK], tl.float32)
+    for sp in tl.static_range(SPLIT):
+        base = part_ptr + (sp * P + row) * (2 * I)
+        gate += tl.load(base + 2 * cols, mask=mask, other=0.0)
+        up += tl.load(base + 2 * cols + 1, mask=mask, other=0.0)
+    tl.store(h_ptr + row * I + cols, _swiglu(gate, up, limit, alpha).to(h_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit(do_not_specialize=["P"])
@@ -721,14 +731,16 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         return min(P, triton.cdiv(P, bm) + E)
 
     k_chunk, split = _split_k(H, up.pop("SPLIT", 1), up["BK"])
-    up_grid = (triton.cdiv(N1, up["BN"]), tiles(up["BM"]), split)
-    # K splits: fp32 partial sums of the gate/up columns, summed and activated by each tile's last split
+    # K splits: fp32 partial sums of the gate/up columns, summed and activated by _swiglu_splits_kernel
     part = h if split == 1 else torch.empty((split, P, N1), dtype=torch.float32, device=dev)
-    arrivals = _arrivals(dev, "moe_up", up_grid[0] * up_grid[1]) if split > 1 else counts
-    _moe_up_kernel[up_grid](
-        x, sorted_pairs, counts, w1b, w1s, b1, h, part, arrivals, H, N1, E, P, k_chunk,
+    _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]), split)](
+        x, sorted_pairs, counts, w1b, w1s, b1, part, H, N1, E, P, k_chunk,
         x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1), b1.stride(0), limit, SWIGLU_ALPHA,
         TOPK=top_k, EP=EP, PREC=prec, DEQ=deq, S32=s32_up, SPLIT=split, BLOCKED=blocked_1, **up, **launch_options(dev))
+    if split > 1:
+        block = min(1024, triton.next_power_of_2(I))
+        _swiglu_splits_kernel[(P, triton.cdiv(I, block))](part, h, I, P, limit, SWIGLU_ALPHA, SPLIT=split,
+                                                           BLOCK=block, **launch_options(dev))
     k_chunk, split = _split_k(I, down.pop("SPLIT", 1), down["BK"])
     # one K split: each pair's weighted output rounded once to the activation dtype, as the reference rounds
     # its expert outputs (and half the bytes of fp32 at prefill); K splits keep fp32 partial sums

@@ -10,7 +10,8 @@ DEV = "cuda" if torch.cuda.is_available() else "cpu"
 if DEV == "cpu":
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from moechat.kernels.linear_triton import MAX_ROWS, linear  # noqa: E402
+from moechat.kernels.linear_triton import MAX_ROWS, linear, qkv_rope_write_kv  # noqa: E402
+from moechat.kernels.rope import rope_tables, rope_write_kv_ref, yarn_inv_freq_and_scale  # noqa: E402
 
 
 ROWS = dict(BM=16, BN=16, BK=64, num_warps=2, num_stages=2)
@@ -56,3 +57,37 @@ def test_gpu_decode_linear_real_sizes(M, N, K):
     b = torch.randn(N, generator=g).to(DEV, torch.bfloat16)
     ref = torch.nn.functional.linear(x.float(), w.float(), b.float())
     torch.testing.assert_close(linear(x, w, b).float(), ref, rtol=1e-2, atol=1e-2)
+
+
+def check_qkv_rope(hq: int, hkv: int, d: int, K: int, dtype, tol: float) -> None:
+    """One token's qkv projection + RoPE + KV-cache write in one kernel == linear, then rope_write_kv_ref."""
+    g = torch.Generator().manual_seed(hq + K)
+    N = (hq + 2 * hkv) * d
+    x = torch.randn(1, K, generator=g).to(DEV, dtype)
+    w = (torch.randn(N, K, generator=g) / K ** 0.5).to(DEV, dtype)
+    b = torch.randn(N, generator=g).to(DEV, dtype)
+    inv_freq, scale = yarn_inv_freq_and_scale(d, 150000.0, 32.0, 32.0, 1.0, 64, False)
+    cos, sin = rope_tables(4096, inv_freq, scale, DEV)
+    pos = torch.randint(0, 4096, (1,), generator=g).to(DEV)
+    blocks, page = 5, 16
+    slots = torch.randint(0, blocks * page, (1,), generator=g).to(DEV)
+    kc, vc = (torch.randn(blocks, page, hkv, d, generator=g).to(DEV, dtype) for _ in range(2))  # other slots kept
+    kr, vr = kc.clone(), vc.clone()
+    q = qkv_rope_write_kv(x, w, b, hq, cos, sin, pos, kc, vc, slots)
+    qkv = linear(x, w, b)  # the one-row GEMV: the same projection, rounded once
+    ref_q = rope_write_kv_ref(qkv[:, :hq * d].view(1, hq, d), qkv[:, hq * d:(hq + hkv) * d].view(1, hkv, d),
+                              qkv[:, (hq + hkv) * d:].view(1, hkv, d), cos, sin, pos, kr, vr, slots)
+    assert q.shape == (1, hq, d)
+    torch.testing.assert_close(q, ref_q, rtol=tol, atol=tol)
+    torch.testing.assert_close(kc, kr, rtol=tol, atol=tol)
+    torch.testing.assert_close(vc, vr, rtol=tol, atol=tol)
+
+
+def test_qkv_rope_write_kv():
+    check_qkv_rope(4, 2, 16, 40, torch.float16, 2e-3)  # K shorter than the GEMV's tile: its tail only
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_gpu_qkv_rope_write_kv_real_sizes():
+    check_qkv_rope(64, 8, 64, 2880, torch.bfloat16, 1e-2)  # gpt-oss-20b

@@ -66,17 +66,14 @@ class GptOss:
     def attention(self, i: int, h: torch.Tensor, positions: torch.Tensor, step: StepBatch, kv: KVPool) -> torch.Tensor:
         c, p = self.cfg, f"layers.{i}."
         T = h.shape[0]
-        qkv = self.ops.linear(h, self.w[p + "qkv_w"], self.w[p + "qkv_b"])
-        qd, kd = c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim
-        q = qkv[:, :qd].view(T, c.num_heads, c.head_dim)
-        k = qkv[:, qd:qd + kd].view(T, c.num_kv_heads, c.head_dim)
-        v = qkv[:, qd + kd:].view(T, c.num_kv_heads, c.head_dim)
         k_cache, v_cache, swa = kv.layer(i)
         batch = step.swa if swa else step.full
-        q = self.ops.rope_write_kv(q, k, v, self.cos, self.sin, positions, k_cache, v_cache, batch.slot_mapping)
+        q = self.ops.qkv_rope_write_kv(h, self.w[p + "qkv_w"], self.w[p + "qkv_b"], c.num_heads, self.cos, self.sin,
+                                       positions, k_cache, v_cache, batch.slot_mapping)
         window = c.sliding_window if c.is_sliding(i) else 0
         o = self.ops.attention(q, k_cache, v_cache, self.w[p + "sinks"], batch, window, self.sm_scale)
-        return self._sum_ranks(self.ops.linear(o.reshape(T, qd), self.w[p + "o_w"], self.w[p + "o_b"]))
+        return self._sum_ranks(self.ops.linear(o.reshape(T, c.num_heads * c.head_dim), self.w[p + "o_w"],
+                                               self.w[p + "o_b"]))
 
     def mlp_add_rmsnorm(self, i: int, h: torch.Tensor, routing: Routing, residual: torch.Tensor,
                         norm_w: torch.Tensor):

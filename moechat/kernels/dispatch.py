@@ -26,7 +26,7 @@ def _checkpoint_layout(weights: dict[str, torch.Tensor]) -> None:
 class Ops:
     """The ops the model calls, bound once to one device: linear (the attention projections), rmsnorm,
     add_rmsnorm (residual add fused with the norm after it), rope_write_kv (RoPE on q and k, k and v stored in
-    the pool), attention, add_rmsnorm_route (the residual add, the norm before the MoE and the route), moe, and
+    the pool; qkv_rope_write_kv: the qkv projection first), attention, add_rmsnorm_route (the residual add, the norm before the MoE and the route), moe, and
     moe_add_rmsnorm (the MoE, the residual add and the next norm); and lay_out_experts, which puts the loaded
     MXFP4 expert tensors in the layout these MoE kernels read."""
 
@@ -39,6 +39,7 @@ class Ops:
         self.attention = paged_attention_ref
         self.route = route_ref
         self._add_rmsnorm_route = None
+        self._qkv_rope_write_kv = None
         self._moe_mxfp4 = moe_ref
         self.lay_out_experts = _checkpoint_layout
         if self.triton:
@@ -51,9 +52,26 @@ class Ops:
             self.attention = attention_triton.paged_attention
             self.route = moe_triton.route
             self._add_rmsnorm_route = moe_triton.add_rmsnorm_route
+            self._qkv_rope_write_kv = linear_triton.qkv_rope_write_kv
             self._moe_mxfp4 = moe_triton.moe
             self._moe_add_rmsnorm = moe_triton.moe_add_rmsnorm
             self.lay_out_experts = moe_triton.lay_out_experts
+
+    def qkv_rope_write_kv(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, q_heads: int,
+                          cos: torch.Tensor, sin: torch.Tensor, positions: torch.Tensor, k_cache: torch.Tensor,
+                          v_cache: torch.Tensor, slot_mapping: torch.Tensor) -> torch.Tensor:
+        """q after RoPE [T, q_heads, D], k (rotated) and v stored in the pool's slots: linear(x, weight, bias) split
+        into q, k and v, then rope_write_kv; one kernel for a single 16-bit row on the Triton path."""
+        T, (_, _, kv_heads, D) = x.shape[0], k_cache.shape
+        if self._qkv_rope_write_kv is not None and T == 1 and x.dtype in (torch.bfloat16, torch.float16):
+            return self._qkv_rope_write_kv(x, weight, bias, q_heads, cos, sin, positions, k_cache, v_cache,
+                                           slot_mapping)
+        qkv = self.linear(x, weight, bias)
+        qd, kd = q_heads * D, kv_heads * D
+        q = qkv[:, :qd].view(T, q_heads, D)
+        k = qkv[:, qd:qd + kd].view(T, kv_heads, D)
+        v = qkv[:, qd + kd:].view(T, kv_heads, D)
+        return self.rope_write_kv(q, k, v, cos, sin, positions, k_cache, v_cache, slot_mapping)
 
     def add_rmsnorm_route(self, x: torch.Tensor, residual: torch.Tensor, norm_w: torch.Tensor, eps: float,
                           router_w: torch.Tensor, router_b: torch.Tensor, top_k: int):

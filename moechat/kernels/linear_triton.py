@@ -20,11 +20,8 @@ MAX_ROWS = 8  # more rows go to cuBLAS
 
 
 @triton.jit
-def _gemv_kernel(x_ptr, w_ptr, b_ptr, out_ptr, N, K, stride_w, HAS_BIAS: tl.constexpr, BN: tl.constexpr,
-                 BK: tl.constexpr, PDL: tl.constexpr = False):
-    wait_for_previous(PDL)
-    n = tl.program_id(0) * BN + tl.arange(0, BN)
-    nmask = n < N
+def _gemv_rows(x_ptr, w_ptr, n, nmask, K, stride_w, BN: tl.constexpr, BK: tl.constexpr):
+    """x [K] . W[n] for the BN weight rows n -> fp32 [BN]."""
     rows = w_ptr + n[:, None].to(tl.int64) * stride_w
     acc = tl.zeros([BN, BK], tl.float32)
     k_full = K // BK * BK
@@ -37,10 +34,52 @@ def _gemv_kernel(x_ptr, w_ptr, b_ptr, out_ptr, N, K, stride_w, HAS_BIAS: tl.cons
         kmask = kk < K
         w = tl.load(rows + kk[None, :], mask=nmask[:, None] & kmask[None, :], other=0.0)
         acc += w.to(tl.float32) * tl.load(x_ptr + kk, mask=kmask, other=0.0).to(tl.float32)[None, :]
-    out = tl.sum(acc, axis=1)
+    return tl.sum(acc, axis=1)
+
+
+@triton.jit
+def _gemv_kernel(x_ptr, w_ptr, b_ptr, out_ptr, N, K, stride_w, HAS_BIAS: tl.constexpr, BN: tl.constexpr,
+                 BK: tl.constexpr, PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
+    n = tl.program_id(0) * BN + tl.arange(0, BN)
+    nmask = n < N
+    out = _gemv_rows(x_ptr, w_ptr, n, nmask, K, stride_w, BN, BK)
     if HAS_BIAS:
         out += tl.load(b_ptr + n, mask=nmask, other=0.0).to(tl.float32)
     tl.store(out_ptr + n, out.to(out_ptr.dtype.element_ty), mask=nmask)
+
+
+@triton.jit
+def _qkv_rope_kernel(x_ptr, w_ptr, b_ptr, q_ptr, k_cache_ptr, v_cache_ptr, slot_ptr, pos_ptr, cos_ptr, sin_ptr,
+                     K, stride_w, QD, KD, HALF: tl.constexpr, PAIRS: tl.constexpr, BK: tl.constexpr,
+                     PDL: tl.constexpr = False):
+    """One token's qkv projection with RoPE and the KV-cache write in its epilogue: each program computes PAIRS
+    rotation pairs (rows i and i + HALF of a head), rounds them as the projection's output is rounded, rotates q
+    and k rows, and stores q rows to q, k and v rows to the token's pool slot."""
+    wait_for_previous(PDL)
+    j = tl.program_id(0) * PAIRS + tl.arange(0, PAIRS)  # pair index over all heads of q, k and v
+    i = j % HALF
+    n1 = j // HALF * (2 * HALF) + i
+    n = (n1[:, None] + tl.arange(0, 2)[None, :] * HALF).reshape([2 * PAIRS])
+    out = _gemv_rows(x_ptr, w_ptr, n, n >= 0, K, stride_w, 2 * PAIRS, BK)
+    out += tl.load(b_ptr + n).to(tl.float32)
+    ty = q_ptr.dtype.element_ty
+    x1, x2 = out.to(ty).to(tl.float32).reshape([PAIRS, 2]).split()
+    pos = tl.load(pos_ptr).to(tl.int64)
+    c = tl.load(cos_ptr + pos * HALF + i)
+    s = tl.load(sin_ptr + pos * HALF + i)
+    rot = n1 < QD + KD  # q and k rows; v rows pass through
+    y1 = tl.where(rot, x1 * c - x2 * s, x1).to(ty)
+    y2 = tl.where(rot, x2 * c + x1 * s, x2).to(ty)
+    is_q = n1 < QD
+    tl.store(q_ptr + n1, y1, mask=is_q)
+    tl.store(q_ptr + n1 + HALF, y2, mask=is_q)
+    row = tl.load(slot_ptr).to(tl.int64) * KD + n1 - QD  # the token's pool slot, the row within k
+    is_k = rot & ~is_q
+    tl.store(k_cache_ptr + row, y1, mask=is_k)
+    tl.store(k_cache_ptr + row + HALF, y2, mask=is_k)
+    tl.store(v_cache_ptr + row - KD, y1, mask=~rot)
+    tl.store(v_cache_ptr + row - KD + HALF, y2, mask=~rot)
 
 
 @triton.jit
@@ -110,3 +149,23 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         _gemv_kernel[(triton.cdiv(N, cfg["BN"]),)](x, weight, b, out, N, K, weight.stride(0),
                                                     HAS_BIAS=bias is not None, **cfg, **launch_options(x.device))
     return out
+
+
+def qkv_rope_write_kv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, q_heads: int, cos: torch.Tensor,
+                      sin: torch.Tensor, positions: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                      slot_mapping: torch.Tensor) -> torch.Tensor:
+    """One token (x [1, K], 16-bit): q after RoPE [1, q_heads, D], with k (rotated) and v stored into the token's
+    pool slot, in one kernel: the same as linear(x, weight, bias) split into q, k and v, then
+    rope_triton.rope_write_kv (whose rope kernel it saves: 2.65 us a layer on an H100)."""
+    _, page, kv_heads, D = k_cache.shape
+    assert x.shape[0] == 1 and k_cache.is_contiguous() and v_cache.is_contiguous() and weight.stride(1) == 1
+    q = torch.empty((1, q_heads, D), dtype=x.dtype, device=x.device)
+    pairs = weight.shape[0] // 2
+    cfg = _config(1, x.shape[1])
+    per = cfg["BN"] // 2
+    assert pairs % per == 0 and weight.shape[0] == (q_heads + 2 * kv_heads) * D
+    _qkv_rope_kernel[(triton.cdiv(pairs, per),)](
+        x.contiguous(), weight, bias, q, k_cache, v_cache, slot_mapping, positions, cos, sin, x.shape[1],
+        weight.stride(0), q_heads * D, kv_heads * D, HALF=D // 2, PAIRS=per, BK=cfg["BK"], num_warps=cfg["num_warps"],
+        **launch_options(x.device))
+    return q

@@ -364,30 +364,19 @@ def _packed_offsets(n, kb, stride_bn, BLOCKED: tl.constexpr):
 
 
 @triton.jit
-def _load_packed(blocks_ptr, n, nmask, k0, K, stride_bn, BK: tl.constexpr, MASK_K: tl.constexpr,
-                 BLOCKED: tl.constexpr):
-    """Packed bytes [BN, BK/2] of rows n for columns k0:k0+BK (MASK_K: zero at and past K)."""
+def _mxfp4_tile(blocks_ptr, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn,
+                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr, S32: tl.constexpr,
+                S_GIVEN: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
+    """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> (even columns, odd columns),
+    each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble. The scale bytes
+    are loaded here after the packed bytes, or given (S_GIVEN: s_given, loaded earlier by the caller).
+    DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale byte is <= 128.
+    BLOCKED: the packed bytes are stored as block_rows lays them out; stride_bn is then a 16-row block's stride."""
     kb = k0 // 2 + tl.arange(0, BK // 2)
     bmask = nmask[:, None]
     if MASK_K:  # only the tail tile: a mask that varies along a row stops the loads from vectorizing
         bmask &= (kb < K // 2)[None, :]
-    return tl.load(blocks_ptr + _packed_offsets(n, kb, stride_bn, BLOCKED), mask=bmask, other=0)
-
-
-@triton.jit
-def _mxfp4_tile(blocks_ptr, scales_ptr, s_given, p_given, n, nmask, k0, K, stride_bn, stride_sn,
-                BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr, S32: tl.constexpr,
-                S_GIVEN: tl.constexpr, P_GIVEN: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
-    """Weight rows n, columns k0:k0+BK of one expert, dequantized in registers -> (even columns, odd columns),
-    each [BN, BK/2] DTYPE: byte j holds column 2j in its low nibble and 2j+1 in its high nibble. The packed and
-    scale bytes are loaded here (scales after the packed bytes), or given (P_GIVEN: p_given, S_GIVEN: s_given,
-    loaded earlier by the caller).
-    DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale byte is <= 128.
-    BLOCKED: the packed bytes are stored as block_rows lays them out; stride_bn is then a 16-row block's stride."""
-    if P_GIVEN:
-        packed = p_given
-    else:
-        packed = _load_packed(blocks_ptr, n, nmask, k0, K, stride_bn, BK, MASK_K, BLOCKED)
+    packed = tl.load(blocks_ptr + _packed_offsets(n, kb, stride_bn, BLOCKED), mask=bmask, other=0)
     if S_GIVEN:
         s = s_given
     else:
@@ -410,18 +399,18 @@ def _mxfp4_tile(blocks_ptr, scales_ptr, s_given, p_given, n, nmask, k0, K, strid
 
 
 @triton.jit
-def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, s_given, p_given, n, nmask, k0, K, stride_bn,
+def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, s_given, n, nmask, k0, K, stride_bn,
                 stride_sn, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr,
                 DEQ: tl.constexpr, SWAP: tl.constexpr, S32: tl.constexpr, S_GIVEN: tl.constexpr,
-                P_GIVEN: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
+                MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
     kk = k0 + tl.arange(0, BK)
     amask = rmask[:, None]
     if MASK_K:
         amask &= (kk < K)[None, :]
     a = tl.load(a_row_ptr + kk[None, :], mask=amask, other=0.0)
     a_even, a_odd = a.reshape([BM, BK // 2, 2]).split()
-    lo, hi = _mxfp4_tile(blocks_ptr, scales_ptr, s_given, p_given, n, nmask, k0, K, stride_bn, stride_sn, BN,
-                         BK, a.dtype, DEQ, S32, S_GIVEN, P_GIVEN, MASK_K, BLOCKED)
+    lo, hi = _mxfp4_tile(blocks_ptr, scales_ptr, s_given, n, nmask, k0, K, stride_bn, stride_sn, BN,
+                         BK, a.dtype, DEQ, S32, S_GIVEN, MASK_K, BLOCKED)
     if SWAP:  # acc [BN, BM]: the weights are the MMA's first operand, the few activation rows the second
         acc = tl.dot(lo, tl.trans(a_even), acc, input_precision=PREC)
         acc = tl.dot(hi, tl.trans(a_odd), acc, input_precision=PREC)
@@ -440,10 +429,8 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nma
     dots. k_lo and k_hi are multiples of 32 (k_hi the end of the tail tile's mask). SWAP computes the
     transpose (W @ a^T), which suits decode: a handful of rows, padded to the MMA's narrow side.
     EARLY: each K step's scales are loaded first, before its activations and packed bytes (else after them).
-    AHEAD: what is loaded one K step earlier (the pipeliner leaves byte loads synchronous, so the dequantization
-    waits on them): 1 the scales (8192 tokens, down tile 1637 -> 1452 us; decode tiles lose, T=1 51 -> 58 us),
-    2 the scales and the packed bytes (register double buffering; past the last whole tile the loop re-reads
-    that tile instead of masking, so its loads stay unmasked vectors)."""
+    AHEAD: each K step's scales are loaded one step earlier (the pipeliner leaves byte loads synchronous, so the
+    dequantization waits on them): 8192 tokens, down tile 1637 -> 1452 us; decode tiles lose (T=1 51 -> 58 us)."""
     if SWAP:
         acc = tl.zeros([BN, BM], tl.float32)
     else:
@@ -451,32 +438,21 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nma
     a_row_ptr = a_ptr + a_rows[:, None].to(tl.int64) * stride_a
     k_full = k_lo + (k_hi - k_lo) // BK * BK
     s = 0
-    p = 0
-    k_last = tl.maximum(k_full - BK, k_lo)  # the last whole tile
-    if AHEAD == 1:
+    if AHEAD:
         s = _scales(scales_ptr, n, nmask, k_lo, k_hi, stride_sn, BN, BK, S32, True)
-    elif AHEAD == 2:
-        first = nmask & (n * 0 + k_full > k_lo)  # none when the split has no whole tile (a vector: the
-        # interpreter cannot combine a scalar condition with a vector mask)
-        p = _load_packed(blocks_ptr, n, first, k_lo, k_hi, stride_bn, BK, False, BLOCKED)
-        s = _scales(scales_ptr, n, first, k_lo, k_hi, stride_sn, BN, BK, S32, False)
     for k0 in range(k_lo, k_full, BK):
         s_k = s
-        p_k = p
-        if AHEAD == 2:
-            k_next = tl.minimum(k0 + BK, k_last)
-            p = _load_packed(blocks_ptr, n, nmask, k_next, k_hi, stride_bn, BK, False, BLOCKED)
-            s = _scales(scales_ptr, n, nmask, k_next, k_hi, stride_sn, BN, BK, S32, False)
-        elif AHEAD:
-            s = _scales(scales_ptr, n, nmask, k0 + BK, k_hi, stride_sn, BN, BK, S32, True)
+        if AHEAD:
+            s_next = _scales(scales_ptr, n, nmask, k0 + BK, k_hi, stride_sn, BN, BK, S32, True)
         elif EARLY:
             s_k = _scales(scales_ptr, n, nmask, k0, k_hi, stride_sn, BN, BK, S32, False)
-        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, s_k, p_k, n, nmask, k0, k_hi,
-                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, S32, AHEAD or EARLY, AHEAD == 2, False,
-                          BLOCKED)
-    if k_full < k_hi:  # the tail tile, masked, loads its own packed bytes (and scales unless one step ahead)
-        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, s, p, n, nmask, k_full, k_hi,
-                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, S32, AHEAD == 1, False, True, BLOCKED)
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, s_k, n, nmask, k0, k_hi,
+                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, S32, AHEAD or EARLY, False, BLOCKED)
+        if AHEAD:
+            s = s_next
+    if k_full < k_hi:
+        acc = _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, s, n, nmask, k_full, k_hi,
+                          stride_bn, stride_sn, BM, BN, BK, PREC, DEQ, SWAP, S32, AHEAD, True, BLOCKED)
     if SWAP:
         acc = tl.trans(acc)
     return acc

@@ -1,7 +1,7 @@
 """Decode MoE tile variants in one process (H100): per-kernel profiler times and the whole call in a CUDA graph,
 4 layers cycled, plus a raw read of the up GEMM's packed bytes in its tile pattern (no dequantization, no MMA)
 as the memory system's ceiling for that pattern.
-    python3 bench/moe_decode_variants.py [T ...] [--probe | --probe-only]
+    python3 bench/moe_decode_variants.py [T ...] [--probe | --probe-only] [--blocked (block_rows' layout only)]
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def variants(T: int) -> list[tuple[dict, dict]]:
 
 def main() -> None:
     probe_only = "--probe-only" in sys.argv
-    sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--probe")] or ([] if probe_only else [1, 8])
+    sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or ([] if probe_only else [1, 8])
     layers = random_experts(4)
     if probe_only or "--probe" in sys.argv:
         print("\n".join(read_probe(layers)))
@@ -70,8 +70,9 @@ def main() -> None:
     for T in sizes:
         x = torch.randn(T, HIDDEN, device="cuda", dtype=torch.bfloat16)
         _, _, routes = random_routes(x, layers)
+        first = None  # the default tiles' output on the first layer: every variant must give the same numbers
         for cfg in variants(T):
-            for name, exs in (("blocked", layers), ("rows", row_layers)):
+            for name, exs in (("blocked", layers), ("rows", row_layers))[:1 if "--blocked" in sys.argv else 2]:
                 calls = [lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=cfg)
                          for ex, r in zip(exs, routes)]
                 try:
@@ -80,9 +81,12 @@ def main() -> None:
                 except Exception as e:  # a tile that does not fit
                     print(f"T={T} {cfg}: {type(e).__name__}: {str(e)[:80]}")
                     continue
+                out = calls[0]().float()
+                first = out if first is None else first
+                err = (out - first).abs().max().item() / first.abs().max().item()
                 parts = ", ".join(f"{k.strip('_').split('_kernel')[0]} {v:.1f}" for k, v in sorted(times.items())
                                   if "kernel" in k)
-                print(f"T={T} {name} graph {us:.1f} us | {parts} | up {cfg[0]} down {cfg[1]}")
+                print(f"T={T} {name} graph {us:.1f} us | {parts} | rel. diff {err:.1e} | up {cfg[0]} down {cfg[1]}")
 
 
 if __name__ == "__main__":

@@ -59,35 +59,46 @@ def test_gpu_decode_linear_real_sizes(M, N, K):
     torch.testing.assert_close(linear(x, w, b).float(), ref, rtol=1e-2, atol=1e-2)
 
 
-def check_qkv_rope(hq: int, hkv: int, d: int, K: int, dtype, tol: float) -> None:
-    """One token's qkv projection + RoPE + KV-cache write in one kernel == linear, then rope_write_kv_ref."""
-    g = torch.Generator().manual_seed(hq + K)
+def check_qkv_rope(T: int, hq: int, hkv: int, d: int, K: int, dtype, tol: float) -> None:
+    """A few tokens' qkv projection + RoPE + KV-cache write in one kernel == linear, then rope_write_kv_ref."""
+    g = torch.Generator().manual_seed(hq + K + T)
     N = (hq + 2 * hkv) * d
-    x = torch.randn(1, K, generator=g).to(DEV, dtype)
+    x = torch.randn(T, K, generator=g).to(DEV, dtype)
     w = (torch.randn(N, K, generator=g) / K ** 0.5).to(DEV, dtype)
     b = torch.randn(N, generator=g).to(DEV, dtype)
     inv_freq, scale = yarn_inv_freq_and_scale(d, 150000.0, 32.0, 32.0, 1.0, 64, False)
     cos, sin = rope_tables(4096, inv_freq, scale, DEV)
-    pos = torch.randint(0, 4096, (1,), generator=g).to(DEV)
+    pos = torch.randint(0, 4096, (T,), generator=g).to(DEV)
     blocks, page = 5, 16
-    slots = torch.randint(0, blocks * page, (1,), generator=g).to(DEV)
+    slots = torch.randperm(blocks * page, generator=g)[:T].to(DEV)
     kc, vc = (torch.randn(blocks, page, hkv, d, generator=g).to(DEV, dtype) for _ in range(2))  # other slots kept
     kr, vr = kc.clone(), vc.clone()
     q = qkv_rope_write_kv(x, w, b, hq, cos, sin, pos, kc, vc, slots)
-    qkv = linear(x, w, b)  # the one-row GEMV: the same projection, rounded once
-    ref_q = rope_write_kv_ref(qkv[:, :hq * d].view(1, hq, d), qkv[:, hq * d:(hq + hkv) * d].view(1, hkv, d),
-                              qkv[:, (hq + hkv) * d:].view(1, hkv, d), cos, sin, pos, kr, vr, slots)
-    assert q.shape == (1, hq, d)
+    qkv = torch.nn.functional.linear(x.float(), w.float(), b.float()).to(dtype)  # the projection, rounded once
+    ref_q = rope_write_kv_ref(qkv[:, :hq * d].view(T, hq, d), qkv[:, hq * d:(hq + hkv) * d].view(T, hkv, d),
+                              qkv[:, (hq + hkv) * d:].view(T, hkv, d), cos, sin, pos, kr, vr, slots)
+    assert q.shape == (T, hq, d)
     torch.testing.assert_close(q, ref_q, rtol=tol, atol=tol)
     torch.testing.assert_close(kc, kr, rtol=tol, atol=tol)
     torch.testing.assert_close(vc, vr, rtol=tol, atol=tol)
 
 
-def test_qkv_rope_write_kv():
-    check_qkv_rope(4, 2, 16, 40, torch.float16, 2e-3)  # K shorter than the GEMV's tile: its tail only
+@pytest.mark.parametrize("T", [1, 3])  # the GEMV, the MMA band
+def test_qkv_rope_write_kv(T):
+    check_qkv_rope(T, 4, 2, 16, 40, torch.float16, 2e-3)  # K shorter than a tile: its tail only
+
+
+def test_qkv_rope_write_kv_declines():
+    """More rows than MAX_ROWS, or fp32: None, so the caller runs linear + rope_write_kv."""
+    x = torch.randn(MAX_ROWS + 1, 40, dtype=torch.float16, device=DEV)
+    cache = torch.zeros(2, 16, 2, 16, dtype=torch.float16, device=DEV)
+    w, b = torch.randn(128, 40, dtype=torch.float16, device=DEV), torch.zeros(128, dtype=torch.float16, device=DEV)
+    assert qkv_rope_write_kv(x, w, b, 4, None, None, None, cache, cache, None) is None
+    assert qkv_rope_write_kv(x[:1].float(), w.float(), b.float(), 4, None, None, None, cache, cache, None) is None
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_gpu_qkv_rope_write_kv_real_sizes():
-    check_qkv_rope(64, 8, 64, 2880, torch.bfloat16, 1e-2)  # gpt-oss-20b
+@pytest.mark.parametrize("T", [1, 2, 8])
+def test_gpu_qkv_rope_write_kv_real_sizes(T):
+    check_qkv_rope(T, 64, 8, 64, 2880, torch.bfloat16, 2e-2)  # gpt-oss-20b

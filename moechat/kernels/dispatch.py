@@ -61,11 +61,12 @@ class Ops:
                           cos: torch.Tensor, sin: torch.Tensor, positions: torch.Tensor, k_cache: torch.Tensor,
                           v_cache: torch.Tensor, slot_mapping: torch.Tensor) -> torch.Tensor:
         """q after RoPE [T, q_heads, D], k (rotated) and v stored in the pool's slots: linear(x, weight, bias) split
-        into q, k and v, then rope_write_kv; one kernel for a single 16-bit row on the Triton path."""
+        into q, k and v, then rope_write_kv; one kernel for a few 16-bit rows on the Triton path."""
         T, (_, _, kv_heads, D) = x.shape[0], k_cache.shape
-        if self._qkv_rope_write_kv is not None and T == 1 and x.dtype in (torch.bfloat16, torch.float16):
-            return self._qkv_rope_write_kv(x, weight, bias, q_heads, cos, sin, positions, k_cache, v_cache,
-                                           slot_mapping)
+        if self._qkv_rope_write_kv is not None:
+            q = self._qkv_rope_write_kv(x, weight, bias, q_heads, cos, sin, positions, k_cache, v_cache, slot_mapping)
+            if q is not None:
+                return q
         qkv = self.linear(x, weight, bias)
         qd, kd = q_heads * D, kv_heads * D
         q = qkv[:, :qd].view(T, q_heads, D)

@@ -17,6 +17,9 @@ from moechat.kernels.attention_triton import mma_precision
 from moechat.kernels.pdl import launch_options, wait_for_previous
 
 MAX_ROWS = 8  # more rows go to cuBLAS
+# a few tokens' qkv projection with RoPE: the o-projection's band (alone, qkv ran 14.1 us in it against cuBLAS's
+# 13.5; with the rope kernel's 2.6 us saved it is ahead)
+QKV_ROWS = dict(BM=16, BN=16, BK=256, num_warps=2, num_stages=4)
 
 
 @triton.jit
@@ -50,39 +53,6 @@ def _gemv_kernel(x_ptr, w_ptr, b_ptr, out_ptr, N, K, stride_w, HAS_BIAS: tl.cons
 
 
 @triton.jit
-def _qkv_rope_kernel(x_ptr, w_ptr, b_ptr, q_ptr, k_cache_ptr, v_cache_ptr, slot_ptr, pos_ptr, cos_ptr, sin_ptr,
-                     K, stride_w, QD, KD, HALF: tl.constexpr, PAIRS: tl.constexpr, BK: tl.constexpr,
-                     PDL: tl.constexpr = False):
-    """One token's qkv projection with RoPE and the KV-cache write in its epilogue: each program computes PAIRS
-    rotation pairs (rows i and i + HALF of a head), rounds them as the projection's output is rounded, rotates q
-    and k rows, and stores q rows to q, k and v rows to the token's pool slot."""
-    wait_for_previous(PDL)
-    j = tl.program_id(0) * PAIRS + tl.arange(0, PAIRS)  # pair index over all heads of q, k and v
-    i = j % HALF
-    n1 = j // HALF * (2 * HALF) + i
-    n = (n1[:, None] + tl.arange(0, 2)[None, :] * HALF).reshape([2 * PAIRS])
-    out = _gemv_rows(x_ptr, w_ptr, n, n >= 0, K, stride_w, 2 * PAIRS, BK)
-    out += tl.load(b_ptr + n).to(tl.float32)
-    ty = q_ptr.dtype.element_ty
-    x1, x2 = out.to(ty).to(tl.float32).reshape([PAIRS, 2]).split()
-    pos = tl.load(pos_ptr).to(tl.int64)
-    c = tl.load(cos_ptr + pos * HALF + i)
-    s = tl.load(sin_ptr + pos * HALF + i)
-    rot = n1 < QD + KD  # q and k rows; v rows pass through
-    y1 = tl.where(rot, x1 * c - x2 * s, x1).to(ty)
-    y2 = tl.where(rot, x2 * c + x1 * s, x2).to(ty)
-    is_q = n1 < QD
-    tl.store(q_ptr + n1, y1, mask=is_q)
-    tl.store(q_ptr + n1 + HALF, y2, mask=is_q)
-    row = tl.load(slot_ptr).to(tl.int64) * KD + n1 - QD  # the token's pool slot, the row within k
-    is_k = rot & ~is_q
-    tl.store(k_cache_ptr + row, y1, mask=is_k)
-    tl.store(k_cache_ptr + row + HALF, y2, mask=is_k)
-    tl.store(v_cache_ptr + row - KD, y1, mask=~rot)
-    tl.store(v_cache_ptr + row - KD + HALF, y2, mask=~rot)
-
-
-@triton.jit
 def _rows_step(acc, x_ptr, rows, k0, K, stride_x, m, mmask, nmask, BK: tl.constexpr, PREC: tl.constexpr,
                MASK_K: tl.constexpr):
     kk = k0 + tl.arange(0, BK)
@@ -96,15 +66,11 @@ def _rows_step(acc, x_ptr, rows, k0, K, stride_x, m, mmask, nmask, BK: tl.conste
     return tl.dot(w, tl.trans(x), acc, input_precision=PREC)
 
 
-@triton.jit(do_not_specialize=["M"])
-def _rows_kernel(x_ptr, w_ptr, b_ptr, out_ptr, M, N, K, stride_x, stride_w, HAS_BIAS: tl.constexpr,
-                 BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
-    """acc [BN, BM] = W[n] @ x^T: the weight band is the MMA's first operand, x's few rows the narrow second."""
-    wait_for_previous(PDL)
-    n = tl.program_id(0) * BN + tl.arange(0, BN)
-    nmask = n < N
-    m = tl.arange(0, BM)
-    mmask = m < M
+@triton.jit
+def _rows_matmul(x_ptr, w_ptr, n, nmask, m, mmask, K, stride_x, stride_w, BM: tl.constexpr, BN: tl.constexpr,
+                 BK: tl.constexpr, PREC: tl.constexpr):
+    """acc [BN, BM] = W[n] @ x[m]^T (fp32): the weight band is the MMA's first operand, x's few rows the narrow
+    second."""
     rows = w_ptr + n[:, None].to(tl.int64) * stride_w
     acc = tl.zeros([BN, BM], tl.float32)
     k_full = K // BK * BK
@@ -112,10 +78,88 @@ def _rows_kernel(x_ptr, w_ptr, b_ptr, out_ptr, M, N, K, stride_x, stride_w, HAS_
         acc = _rows_step(acc, x_ptr, rows, k0, K, stride_x, m, mmask, nmask, BK, PREC, False)
     if k_full < K:
         acc = _rows_step(acc, x_ptr, rows, k_full, K, stride_x, m, mmask, nmask, BK, PREC, True)
+    return acc
+
+
+@triton.jit(do_not_specialize=["M"])
+def _rows_kernel(x_ptr, w_ptr, b_ptr, out_ptr, M, N, K, stride_x, stride_w, HAS_BIAS: tl.constexpr,
+                 BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
+    wait_for_previous(PDL)
+    n = tl.program_id(0) * BN + tl.arange(0, BN)
+    nmask = n < N
+    m = tl.arange(0, BM)
+    mmask = m < M
+    acc = _rows_matmul(x_ptr, w_ptr, n, nmask, m, mmask, K, stride_x, stride_w, BM, BN, BK, PREC)
     if HAS_BIAS:
         acc += tl.load(b_ptr + n, mask=nmask, other=0.0).to(tl.float32)[:, None]
     tl.store(out_ptr + m[None, :] * N + n[:, None], acc.to(out_ptr.dtype.element_ty),
              mask=nmask[:, None] & mmask[None, :])
+
+
+@triton.jit
+def _pairs(PAIRS: tl.constexpr, HALF: tl.constexpr):
+    """(first rows n1 [PAIRS], all rows n [2 * PAIRS]: the n1 then n1 + HALF) of this program's rotation pairs:
+    rows i and i + HALF of a head (q, k and v heads alike)."""
+    j = tl.program_id(0) * PAIRS + tl.arange(0, PAIRS)
+    n1 = j // HALF * (2 * HALF) + j % HALF
+    return n1, (tl.arange(0, 2)[:, None] * HALF + n1[None, :]).reshape([2 * PAIRS])
+
+
+@triton.jit
+def _rope_store(out, n1, m, mmask, q_ptr, k_cache_ptr, v_cache_ptr, slot_ptr, pos_ptr, cos_ptr, sin_ptr, QD, KD,
+                PAIRS: tl.constexpr, BM: tl.constexpr, HALF: tl.constexpr):
+    """The qkv projection's rows _pairs gave (out [2 * PAIRS, BM] fp32, bias added) for tokens m: rounded as the
+    projection's output is, q and k rows rotated by each token's position, q rows stored to q [tokens, QD], k and
+    v rows to the token's pool slot."""
+    ty = q_ptr.dtype.element_ty
+    x1, x2 = out.to(ty).to(tl.float32).reshape([2, PAIRS, BM]).permute(1, 2, 0).split()
+    pos = tl.load(pos_ptr + m, mask=mmask, other=0).to(tl.int64)[None, :]
+    i = (n1 % HALF)[:, None]
+    c = tl.load(cos_ptr + pos * HALF + i)
+    s = tl.load(sin_ptr + pos * HALF + i)
+    rot = (n1 < QD + KD)[:, None]  # q and k rows; v rows pass through
+    y1 = tl.where(rot, x1 * c - x2 * s, x1).to(ty)
+    y2 = tl.where(rot, x2 * c + x1 * s, x2).to(ty)
+    tok = mmask[None, :]
+    is_q = (n1 < QD)[:, None] & tok
+    q_row = q_ptr + m[None, :].to(tl.int64) * QD + n1[:, None]
+    tl.store(q_row, y1, mask=is_q)
+    tl.store(q_row + HALF, y2, mask=is_q)
+    row = tl.load(slot_ptr + m, mask=mmask, other=0).to(tl.int64)[None, :] * KD + (n1 - QD)[:, None]
+    is_k = rot & ~is_q & tok
+    tl.store(k_cache_ptr + row, y1, mask=is_k)
+    tl.store(k_cache_ptr + row + HALF, y2, mask=is_k)
+    is_v = ~rot & tok
+    tl.store(v_cache_ptr + row - KD, y1, mask=is_v)
+    tl.store(v_cache_ptr + row - KD + HALF, y2, mask=is_v)
+
+
+@triton.jit
+def _qkv_rope_gemv_kernel(x_ptr, w_ptr, b_ptr, q_ptr, k_cache_ptr, v_cache_ptr, slot_ptr, pos_ptr, cos_ptr,
+                          sin_ptr, K, stride_w, QD, KD, HALF: tl.constexpr, PAIRS: tl.constexpr, BK: tl.constexpr,
+                          PDL: tl.constexpr = False):
+    """One token: each program computes PAIRS rotation pairs with the GEMV, then _rope_store."""
+    wait_for_previous(PDL)
+    n1, n = _pairs(PAIRS, HALF)
+    out = _gemv_rows(x_ptr, w_ptr, n, n >= 0, K, stride_w, 2 * PAIRS, BK) + tl.load(b_ptr + n).to(tl.float32)
+    m = tl.arange(0, 1)
+    _rope_store(out[:, None], n1, m, m < 1, q_ptr, k_cache_ptr, v_cache_ptr, slot_ptr, pos_ptr, cos_ptr, sin_ptr,
+                QD, KD, PAIRS, 1, HALF)
+
+
+@triton.jit(do_not_specialize=["M"])
+def _qkv_rope_rows_kernel(x_ptr, w_ptr, b_ptr, q_ptr, k_cache_ptr, v_cache_ptr, slot_ptr, pos_ptr, cos_ptr,
+                          sin_ptr, M, K, stride_x, stride_w, QD, KD, HALF: tl.constexpr, BM: tl.constexpr,
+                          BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
+    """A few tokens: each program's weight band is BN / 2 rotation pairs through the MMA, then _rope_store."""
+    wait_for_previous(PDL)
+    n1, n = _pairs(BN // 2, HALF)
+    m = tl.arange(0, BM)
+    mmask = m < M
+    acc = _rows_matmul(x_ptr, w_ptr, n, n >= 0, m, mmask, K, stride_x, stride_w, BM, BN, BK, PREC)
+    acc += tl.load(b_ptr + n).to(tl.float32)[:, None]
+    _rope_store(acc, n1, m, mmask, q_ptr, k_cache_ptr, v_cache_ptr, slot_ptr, pos_ptr, cos_ptr, sin_ptr, QD, KD,
+                BN // 2, BM, HALF)
 
 
 def _config(M: int, K: int) -> dict | None:
@@ -153,19 +197,31 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 
 def qkv_rope_write_kv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, q_heads: int, cos: torch.Tensor,
                       sin: torch.Tensor, positions: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
-                      slot_mapping: torch.Tensor) -> torch.Tensor:
-    """One token (x [1, K], 16-bit): q after RoPE [1, q_heads, D], with k (rotated) and v stored into the token's
-    pool slot, in one kernel: the same as linear(x, weight, bias) split into q, k and v, then
-    rope_triton.rope_write_kv (whose rope kernel it saves: 2.65 us a layer on an H100)."""
-    _, page, kv_heads, D = k_cache.shape
-    assert x.shape[0] == 1 and k_cache.is_contiguous() and v_cache.is_contiguous() and weight.stride(1) == 1
-    q = torch.empty((1, q_heads, D), dtype=x.dtype, device=x.device)
+                      slot_mapping: torch.Tensor) -> torch.Tensor | None:
+    """1 to MAX_ROWS tokens (x [T, K], 16-bit): q after RoPE [T, q_heads, D], with k (rotated) and v stored into
+    the tokens' pool slots, in one kernel: the same as linear(x, weight, bias) split into q, k and v, then
+    rope_triton.rope_write_kv (whose kernel it saves: 2.6 us a layer on an H100). None where it does not apply
+    (more rows, other dtypes): the caller takes the two-kernel path."""
+    T, K = x.shape
+    _, _, kv_heads, D = k_cache.shape
+    if not 1 <= T <= MAX_ROWS or x.dtype not in (torch.bfloat16, torch.float16) or weight.stride(1) != 1:
+        return None
+    assert k_cache.is_contiguous() and v_cache.is_contiguous() and weight.shape[0] == (q_heads + 2 * kv_heads) * D
+    q = torch.empty((T, q_heads, D), dtype=x.dtype, device=x.device)
+    x = x.contiguous()
+    common = (k_cache, v_cache, slot_mapping, positions, cos, sin)
     pairs = weight.shape[0] // 2
-    cfg = _config(1, x.shape[1])
-    per = cfg["BN"] // 2
-    assert pairs % per == 0 and weight.shape[0] == (q_heads + 2 * kv_heads) * D
-    _qkv_rope_kernel[(triton.cdiv(pairs, per),)](
-        x.contiguous(), weight, bias, q, k_cache, v_cache, slot_mapping, positions, cos, sin, x.shape[1],
-        weight.stride(0), q_heads * D, kv_heads * D, HALF=D // 2, PAIRS=per, BK=cfg["BK"], num_warps=cfg["num_warps"],
-        **launch_options(x.device))
+    if T == 1:
+        cfg = _config(1, K)
+        per = cfg["BN"] // 2
+        assert pairs % per == 0
+        _qkv_rope_gemv_kernel[(pairs // per,)](
+            x, weight, bias, q, *common, K, weight.stride(0), q_heads * D, kv_heads * D, HALF=D // 2, PAIRS=per,
+            BK=cfg["BK"], num_warps=cfg["num_warps"], **launch_options(x.device))
+    else:
+        cfg = QKV_ROWS
+        assert pairs % (cfg["BN"] // 2) == 0
+        _qkv_rope_rows_kernel[(pairs // (cfg["BN"] // 2),)](
+            x, weight, bias, q, *common, T, K, x.stride(0), weight.stride(0), q_heads * D, kv_heads * D, HALF=D // 2,
+            PREC=mma_precision(x.dtype), **cfg, **launch_options(x.device))
     return q

@@ -10,7 +10,6 @@ DEV = "cuda" if torch.cuda.is_available() else "cpu"
 if DEV == "cpu":
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from moechat.kernels import split_k  # noqa: E402
 from moechat.kernels.linear_triton import MAX_ROWS, linear, qkv_rope_write_kv  # noqa: E402
 from moechat.kernels.rope import rope_tables, rope_write_kv_ref, yarn_inv_freq_and_scale  # noqa: E402
 
@@ -25,8 +24,6 @@ ROWS = dict(BM=16, BN=16, BK=64, num_warps=2, num_stages=2)
     (3, 37, 200, True, ROWS),                              # a few rows: the MMA band, partial N band, K tail
     (8, 32, 128, False, ROWS),                             # the most rows it takes, whole tiles
     (1, 20, 64, True, ROWS),                               # one row through the MMA band
-    (3, 37, 200, True, dict(ROWS, SPLIT=2)),               # K split over 2 programs (128 + 72: a tail), summed by
-    (8, 32, 136, False, dict(ROWS, SPLIT=3)),              # the last to arrive; 3 splits, one without a whole tile
 ])
 def test_decode_linear(M, N, K, bias, config):
     g = torch.Generator().manual_seed(N + K)
@@ -37,8 +34,6 @@ def test_decode_linear(M, N, K, bias, config):
     out = linear(x, w, b, config)
     assert out.shape == (M, N) and out.dtype == torch.float16
     torch.testing.assert_close(out.float(), ref, rtol=2e-3, atol=2e-2)
-    assert torch.equal(linear(x, w, b, config), out)  # again (a graph replay): the same bits, the split
-    assert not split_k._COUNTS.get(x.device, torch.zeros(1)).any()  # counts left at zero
 
 
 def test_more_rows_or_fp32_take_f_linear():
@@ -88,9 +83,9 @@ def check_qkv_rope(T: int, hq: int, hkv: int, d: int, K: int, dtype, tol: float)
     torch.testing.assert_close(vc, vr, rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("T", [1, 3])  # the GEMV, the MMA band (K split in 2: 512 + an 88 tail)
+@pytest.mark.parametrize("T", [1, 3])  # the GEMV, the MMA band
 def test_qkv_rope_write_kv(T):
-    check_qkv_rope(T, 4, 2, 16, 600, torch.float16, 2e-3)
+    check_qkv_rope(T, 4, 2, 16, 40, torch.float16, 2e-3)  # K shorter than a tile: its tail only
 
 
 def test_qkv_rope_write_kv_declines():

@@ -12,7 +12,7 @@ if not torch.cuda.is_available():
     os.environ["TRITON_INTERPRET"] = "1"  # read when the kernels below are decorated
 
 from moechat.kernels.moe import moe_ref, pad_scale_rows, route_ref  # noqa: E402
-from moechat.kernels import moe_triton, norm_triton, split_k  # noqa: E402
+from moechat.kernels import moe_triton, norm_triton  # noqa: E402
 from moechat.kernels.norm import add_rmsnorm_ref  # noqa: E402
 from moechat.kernels.moe_triton import moe, route  # noqa: E402
 
@@ -55,7 +55,7 @@ def test_route(T, dtype, config):
     assert torch.equal(idx.long(), ref_idx)
     close(weights, ref_w, 1e-5)
     if config is not None:  # the split kernel's last program picks and leaves the arrival counts at zero,
-        assert not split_k._COUNTS[x.device].any()  # so the next call (a graph replay) picks again
+        assert not moe_triton._ARRIVALS[x.device].any()  # so the next call (a graph replay) picks again
         again_w, again_idx = route(x, w, b, 4, config=config)
         assert torch.equal(again_idx, idx) and torch.equal(again_w, weights)
 
@@ -203,7 +203,7 @@ def test_add_rmsnorm_route(T, dtype, config):
     assert (groups is not None) == (config is not None and T <= config["BT"])
     if groups is not None:  # called again (a graph replay): the same, the arrival counts left at zero
         assert torch.equal(check_add_rmsnorm_route(a, residual, norm_w, w, b, 4, config, tol)[1], groups[1])
-        assert not split_k._COUNTS[a.device].any()
+        assert not moe_triton._ARRIVALS[a.device].any()
         experts = make_experts(8, 96, 64, dtype, g, 122, 129)
         h, total, (weights, idx, _) = moe_triton.add_rmsnorm_route(a, residual, norm_w, 1e-5, w, b, 4, config)
         grouped = moe_triton.moe_add_rmsnorm(h, weights, idx, experts, LIMIT, total, norm_w, 1e-5, groups)

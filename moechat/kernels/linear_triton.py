@@ -15,12 +15,11 @@ import triton.language as tl
 
 from moechat.kernels.attention_triton import mma_precision
 from moechat.kernels.pdl import launch_options, wait_for_previous
-from moechat.kernels.split_k import arrival_counts, split_k
 
 MAX_ROWS = 8  # more rows go to cuBLAS
 # a few tokens' qkv projection with RoPE: the o-projection's band (alone, qkv ran 14.1 us in it against cuBLAS's
 # 13.5; with the rope kernel's 2.6 us saved it is ahead)
-QKV_ROWS = dict(BM=16, BN=16, BK=256, num_warps=2, num_stages=4, SPLIT=2)
+QKV_ROWS = dict(BM=16, BN=16, BK=256, num_warps=2, num_stages=4)
 
 
 @triton.jit
@@ -68,54 +67,33 @@ def _rows_step(acc, x_ptr, rows, k0, K, stride_x, m, mmask, nmask, BK: tl.conste
 
 
 @triton.jit
-def _rows_matmul(x_ptr, w_ptr, n, nmask, m, mmask, K, K_CHUNK, stride_x, stride_w, arrivals_ptr, part_ptr,
-                 BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, SPLIT: tl.constexpr):
-    """(last, acc [BN, BM] = W[n] @ x[m]^T in fp32): the weight band is the MMA's first operand, x's few rows the
-    narrow second. SPLIT > 1: program_id(1) takes K_CHUNK columns (more programs for the few bands, 180 for the
-    o-projection on 132 SMs) and stores its partial; the last of the band's programs to arrive (split_k.py) gets
-    last = True and the partials summed in split order, the others last = False."""
-    sp = tl.program_id(1)
-    k_lo = tl.multiple_of(sp * K_CHUNK, BK)  # K_CHUNK is a multiple of BK: keeps the 16-byte vector loads
-    k_hi = tl.minimum(k_lo + K_CHUNK, K)
+def _rows_matmul(x_ptr, w_ptr, n, nmask, m, mmask, K, stride_x, stride_w, BM: tl.constexpr, BN: tl.constexpr,
+                 BK: tl.constexpr, PREC: tl.constexpr):
+    """acc [BN, BM] = W[n] @ x[m]^T (fp32): the weight band is the MMA's first operand, x's few rows the narrow
+    second."""
     rows = w_ptr + n[:, None].to(tl.int64) * stride_w
     acc = tl.zeros([BN, BM], tl.float32)
-    k_full = k_lo + (k_hi - k_lo) // BK * BK
-    for k0 in range(k_lo, k_full, BK):
-        acc = _rows_step(acc, x_ptr, rows, k0, k_hi, stride_x, m, mmask, nmask, BK, PREC, False)
-    if k_full < k_hi:
-        acc = _rows_step(acc, x_ptr, rows, k_full, k_hi, stride_x, m, mmask, nmask, BK, PREC, True)
-    last = True
-    if SPLIT > 1:
-        band = tl.program_id(0)
-        tile = tl.arange(0, BN)[:, None] * BM + tl.arange(0, BM)[None, :]
-        parts = part_ptr + band.to(tl.int64) * (SPLIT * BN * BM)
-        tl.store(parts + sp * (BN * BM) + tile, acc)
-        tl.debug_barrier()  # every thread's part stored before the program's arrival is counted (release below)
-        last = tl.atomic_add(arrivals_ptr + band, 1, sem="acq_rel") == SPLIT - 1
-        if last:
-            acc = tl.zeros([BN, BM], tl.float32)
-            for i in range(0, SPLIT):  # .cg: the other programs' parts from L2, never a stale L1 line
-                acc += tl.load(parts + i * (BN * BM) + tile, cache_modifier=".cg")
-            tl.atomic_xchg(arrivals_ptr + band, 0)
-    return last, acc
+    k_full = K // BK * BK
+    for k0 in range(0, k_full, BK):
+        acc = _rows_step(acc, x_ptr, rows, k0, K, stride_x, m, mmask, nmask, BK, PREC, False)
+    if k_full < K:
+        acc = _rows_step(acc, x_ptr, rows, k_full, K, stride_x, m, mmask, nmask, BK, PREC, True)
+    return acc
 
 
 @triton.jit(do_not_specialize=["M"])
-def _rows_kernel(x_ptr, w_ptr, b_ptr, out_ptr, arrivals_ptr, part_ptr, M, N, K, K_CHUNK, stride_x, stride_w,
-                 HAS_BIAS: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr,
-                 SPLIT: tl.constexpr, PDL: tl.constexpr = False):
+def _rows_kernel(x_ptr, w_ptr, b_ptr, out_ptr, M, N, K, stride_x, stride_w, HAS_BIAS: tl.constexpr,
+                 BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
     wait_for_previous(PDL)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
     m = tl.arange(0, BM)
     mmask = m < M
-    last, acc = _rows_matmul(x_ptr, w_ptr, n, nmask, m, mmask, K, K_CHUNK, stride_x, stride_w, arrivals_ptr,
-                             part_ptr, BM, BN, BK, PREC, SPLIT)
-    if last:
-        if HAS_BIAS:
-            acc += tl.load(b_ptr + n, mask=nmask, other=0.0).to(tl.float32)[:, None]
-        tl.store(out_ptr + m[None, :] * N + n[:, None], acc.to(out_ptr.dtype.element_ty),
-                 mask=nmask[:, None] & mmask[None, :])
+    acc = _rows_matmul(x_ptr, w_ptr, n, nmask, m, mmask, K, stride_x, stride_w, BM, BN, BK, PREC)
+    if HAS_BIAS:
+        acc += tl.load(b_ptr + n, mask=nmask, other=0.0).to(tl.float32)[:, None]
+    tl.store(out_ptr + m[None, :] * N + n[:, None], acc.to(out_ptr.dtype.element_ty),
+             mask=nmask[:, None] & mmask[None, :])
 
 
 @triton.jit
@@ -171,28 +149,17 @@ def _qkv_rope_gemv_kernel(x_ptr, w_ptr, b_ptr, q_ptr, k_cache_ptr, v_cache_ptr, 
 
 @triton.jit(do_not_specialize=["M"])
 def _qkv_rope_rows_kernel(x_ptr, w_ptr, b_ptr, q_ptr, k_cache_ptr, v_cache_ptr, slot_ptr, pos_ptr, cos_ptr,
-                          sin_ptr, arrivals_ptr, part_ptr, M, K, K_CHUNK, stride_x, stride_w, QD, KD,
-                          HALF: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr,
-                          PREC: tl.constexpr, SPLIT: tl.constexpr, PDL: tl.constexpr = False):
+                          sin_ptr, M, K, stride_x, stride_w, QD, KD, HALF: tl.constexpr, BM: tl.constexpr,
+                          BN: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
     """A few tokens: each program's weight band is BN / 2 rotation pairs through the MMA, then _rope_store."""
     wait_for_previous(PDL)
     n1, n = _pairs(BN // 2, HALF)
     m = tl.arange(0, BM)
     mmask = m < M
-    last, acc = _rows_matmul(x_ptr, w_ptr, n, n >= 0, m, mmask, K, K_CHUNK, stride_x, stride_w, arrivals_ptr,
-                             part_ptr, BM, BN, BK, PREC, SPLIT)
-    if last:
-        acc += tl.load(b_ptr + n).to(tl.float32)[:, None]
-        _rope_store(acc, n1, m, mmask, q_ptr, k_cache_ptr, v_cache_ptr, slot_ptr, pos_ptr, cos_ptr, sin_ptr, QD, KD,
-                    BN // 2, BM, HALF)
-
-
-def _split_buffers(device: torch.device, bands: int, cfg: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """(arrival counts, fp32 partials [bands, SPLIT, BN, BM]) for _rows_matmul's K splits."""
-    split = cfg["SPLIT"]
-    part = torch.empty((bands, split, cfg["BN"], cfg["BM"]) if split > 1 else (1,), dtype=torch.float32,
-                       device=device)
-    return arrival_counts(device, bands), part
+    acc = _rows_matmul(x_ptr, w_ptr, n, n >= 0, m, mmask, K, stride_x, stride_w, BM, BN, BK, PREC)
+    acc += tl.load(b_ptr + n).to(tl.float32)[:, None]
+    _rope_store(acc, n1, m, mmask, q_ptr, k_cache_ptr, v_cache_ptr, slot_ptr, pos_ptr, cos_ptr, sin_ptr, QD, KD,
+                BN // 2, BM, HALF)
 
 
 def _config(M: int, K: int) -> dict | None:
@@ -202,7 +169,7 @@ def _config(M: int, K: int) -> dict | None:
     (8 rows: 11.5 against 13.6 us) but not on qkv's (14.1 against 13.5): None, cuBLAS."""
     if M == 1:
         return dict(BN=4, BK=1024, num_warps=2) if K >= 4096 else dict(BN=2, BK=512, num_warps=2)
-    return dict(BM=16, BN=16, BK=256, num_warps=2, num_stages=4, SPLIT=2) if K >= 4096 else None
+    return dict(BM=16, BN=16, BK=256, num_warps=2, num_stages=4) if K >= 4096 else None
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
@@ -219,12 +186,9 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     out = torch.empty((M, N), dtype=x.dtype, device=x.device)
     b = bias if bias is not None else weight
     if "BM" in cfg:
-        cfg = dict(cfg)
-        k_chunk, cfg["SPLIT"] = split_k(K, cfg.get("SPLIT", 1), cfg["BK"])
-        bands = triton.cdiv(N, cfg["BN"])
-        _rows_kernel[(bands, cfg["SPLIT"])](x, weight, b, out, *_split_buffers(x.device, bands, cfg), M, N, K,
-                                            k_chunk, x.stride(0), weight.stride(0), HAS_BIAS=bias is not None,
-                                            PREC=mma_precision(x.dtype), **cfg, **launch_options(x.device))
+        _rows_kernel[(triton.cdiv(N, cfg["BN"]),)](x, weight, b, out, M, N, K, x.stride(0), weight.stride(0),
+                                                    HAS_BIAS=bias is not None, PREC=mma_precision(x.dtype), **cfg,
+                                                    **launch_options(x.device))
     else:
         _gemv_kernel[(triton.cdiv(N, cfg["BN"]),)](x, weight, b, out, N, K, weight.stride(0),
                                                     HAS_BIAS=bias is not None, **cfg, **launch_options(x.device))
@@ -255,12 +219,9 @@ def qkv_rope_write_kv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
             x, weight, bias, q, *common, K, weight.stride(0), q_heads * D, kv_heads * D, HALF=D // 2, PAIRS=per,
             BK=cfg["BK"], num_warps=cfg["num_warps"], **launch_options(x.device))
     else:
-        cfg = dict(QKV_ROWS)
-        bands = pairs // (cfg["BN"] // 2)
+        cfg = QKV_ROWS
         assert pairs % (cfg["BN"] // 2) == 0
-        k_chunk, cfg["SPLIT"] = split_k(K, cfg["SPLIT"], cfg["BK"])
-        _qkv_rope_rows_kernel[(bands, cfg["SPLIT"])](
-            x, weight, bias, q, *common, *_split_buffers(x.device, bands, cfg), T, K, k_chunk, x.stride(0),
-            weight.stride(0), q_heads * D, kv_heads * D, HALF=D // 2, PREC=mma_precision(x.dtype), **cfg,
-            **launch_options(x.device))
+        _qkv_rope_rows_kernel[(pairs // (cfg["BN"] // 2),)](
+            x, weight, bias, q, *common, T, K, x.stride(0), weight.stride(0), q_heads * D, kv_heads * D, HALF=D // 2,
+            PREC=mma_precision(x.dtype), **cfg, **launch_options(x.device))
     return q

@@ -24,7 +24,6 @@ from moechat.kernels import norm_triton
 from moechat.kernels.attention_triton import mma_precision
 from moechat.kernels.moe import SWIGLU_ALPHA, Routing, pad_scale_rows
 from moechat.kernels.pdl import launch_options, wait_for_previous
-from moechat.kernels.split_k import arrival_counts, split_k
 
 
 @triton.jit
@@ -109,7 +108,8 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
                         PREC: tl.constexpr, NORM: tl.constexpr, NR: tl.constexpr, KB: tl.constexpr,
                         GROUP: tl.constexpr, CHUNK: tl.constexpr, GEP: tl.constexpr, PDL: tl.constexpr = False):
     """Split-K router logits for decode: program (row block, split) -> part[split, rows, :] (fp32). The last
-    program of a row block to arrive (split_k.py) sums the parts in split order and picks: one kernel.
+    program of a row block to arrive sums the parts in split order (deterministic whatever the arrival order),
+    picks, and resets the row block's arrival count for the next call: one kernel, no second launch.
     NORM: x (contiguous) is first computed here as rmsnorm(a + res), each program storing its K split of x and of
     a + res (the residual add + norm before the MoE, without a kernel of its own).
     GROUP (one row block holds the batch): the last program also groups the pairs by expert (_scatter_chunk's
@@ -141,6 +141,18 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
             _scatter_chunk(idx_ptr, counts_ptr, counts_ptr, sorted_ptr, 0, T * TOPK, 1, CHUNK, GEP, 1, True)
 
 
+_ARRIVALS: dict[torch.device, torch.Tensor] = {}
+
+
+def _arrivals(device: torch.device, row_blocks: int) -> torch.Tensor:
+    """Per-device zeroed arrival counts for _route_split_kernel's row blocks; each call leaves them zero again.
+    Made on first use, before any CUDA graph capture (the engine's warm-up runs eagerly first)."""
+    buf = _ARRIVALS.get(device)
+    if buf is None or buf.numel() < row_blocks:
+        buf = _ARRIVALS[device] = torch.zeros(max(1024, row_blocks), dtype=torch.int32, device=device)
+    return buf
+
+
 def _route_config(T: int, device: torch.device) -> dict:
     """SPLIT > 1: decode sizes split K over that many programs (one program streaming the whole 184 KB router
     was latency bound: 12 us in the decode graph); the last to finish sums the splits and picks."""
@@ -149,6 +161,12 @@ def _route_config(T: int, device: torch.device) -> dict:
     if T <= 16:  # H100 sweep at T=1 and 8: split 8 -> 5.4 us per call in a graph, against 9.6 us unsplit
         return dict(BT=16, BK=128, SPLIT=8, num_warps=4, num_stages=2)
     return dict(BT=64, BK=128, SPLIT=1, num_warps=4, num_stages=3)
+
+
+def _split_k(K: int, split: int, bk: int) -> tuple[int, int]:
+    """(columns per split, number of splits): K cut into at most `split` chunks of whole BK tiles."""
+    chunk = triton.cdiv(triton.cdiv(K, split), bk) * bk
+    return chunk, triton.cdiv(K, chunk)
 
 
 def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int, config: dict | None = None):
@@ -170,7 +188,7 @@ def add_rmsnorm_route(a: torch.Tensor, residual: torch.Tensor, norm_w: torch.Ten
     for moe_pairs (Routing.groups), and up to NORM_ROWS rows it does the add and the norm too."""
     T, K = a.shape
     cfg = dict(config or _route_config(T, a.device))
-    if not 0 < T <= NORM_ROWS or T > cfg["BT"] or split_k(K, cfg.get("SPLIT", 1), cfg["BK"])[1] == 1:
+    if not 0 < T <= NORM_ROWS or T > cfg["BT"] or _split_k(K, cfg.get("SPLIT", 1), cfg["BK"])[1] == 1:
         h, total = norm_triton.add_rmsnorm(a, residual, norm_w, eps)
         return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg))
     h, total = torch.empty_like(a), torch.empty_like(a)
@@ -194,7 +212,7 @@ def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_
     split, bt, bk = cfg.pop("SPLIT", 1), cfg["BT"], cfg["BK"]
     EP = max(16, triton.next_power_of_2(E))
     KP = triton.next_power_of_2(top_k)
-    chunk, split = split_k(K, split, bk)
+    chunk, split = _split_k(K, split, bk)
     if split == 1:
         _route_kernel[(triton.cdiv(T, bt),)](
             x, router_w, router_b, weights, idx, T, K, E, x.stride(0), router_w.stride(0), TOPK=top_k, KP=KP,
@@ -207,7 +225,7 @@ def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_
     sorted_pairs = torch.empty(T * top_k, dtype=torch.int32, device=dev)
     a, residual, norm_w, eps, total = norm or (x, x, x, 0.0, x)
     _route_split_kernel[(blocks, split)](
-        x, router_w, router_b, part, arrival_counts(dev, blocks), weights, idx, T, K, E, x.stride(0),
+        x, router_w, router_b, part, _arrivals(dev, blocks), weights, idx, T, K, E, x.stride(0),
         router_w.stride(0), chunk, split, a, residual, norm_w, total, eps, counts, sorted_pairs, TOPK=top_k, KP=KP,
         EP=EP, PREC=mma_precision(x.dtype), NORM=norm is not None, NR=triton.next_power_of_2(min(T, NORM_ROWS)),
         KB=triton.next_power_of_2(K), GROUP=group,
@@ -712,7 +730,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     def tiles(bm: int) -> int:
         return min(P, triton.cdiv(P, bm) + E)
 
-    k_chunk, split = split_k(H, up.pop("SPLIT", 1), up["BK"])
+    k_chunk, split = _split_k(H, up.pop("SPLIT", 1), up["BK"])
     # K splits: fp32 partial sums of the gate/up columns, summed and activated by _swiglu_splits_kernel
     part = h if split == 1 else torch.empty((split, P, N1), dtype=torch.float32, device=dev)
     _moe_up_kernel[(triton.cdiv(N1, up["BN"]), tiles(up["BM"]), split)](
@@ -723,7 +741,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         block = min(1024, triton.next_power_of_2(I))
         _swiglu_splits_kernel[(P, triton.cdiv(I, block))](part, h, I, P, limit, SWIGLU_ALPHA, SPLIT=split,
                                                            BLOCK=block, **launch_options(dev))
-    k_chunk, split = split_k(I, down.pop("SPLIT", 1), down["BK"])
+    k_chunk, split = _split_k(I, down.pop("SPLIT", 1), down["BK"])
     # one K split: each pair's weighted output rounded once to the activation dtype, as the reference rounds
     # its expert outputs (and half the bytes of fp32 at prefill); K splits keep fp32 partial sums
     y = torch.empty((split, P, H), dtype=x.dtype if split == 1 else torch.float32, device=dev)

@@ -44,7 +44,6 @@ class DecodeGraphs:
         self.positions = torch.zeros(n, dtype=torch.int64, device=dev)
         self.context_lens = torch.ones(n, dtype=torch.int32, device=dev)
         self.query_start = torch.arange(n + 1, dtype=torch.int32, device=dev)
-        self.rows = torch.arange(n, dtype=torch.int64, device=dev)
         self.full = _Tables(n, max_blocks_per_seq, kv.scratch_block, kv.block_size, dev)
         self.swa = _Tables(n, max_blocks_per_seq, kv.swa_scratch_block, kv.block_size, dev) if kv.num_swa_blocks else None
         self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
@@ -55,7 +54,7 @@ class DecodeGraphs:
                                   list(range(b + 1)), [1] * b, 1)
 
         step = StepBatch(batch(self.full), batch(self.swa) if self.swa else None)
-        return self.model.forward(self.tokens[:b], self.positions[:b], step, self.kv, self.rows[:b])
+        return self.model.forward(self.tokens[:b], self.positions[:b], step, self.kv, None)  # every row samples
 
     def capture(self) -> None:
         pool = None

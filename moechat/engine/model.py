@@ -48,9 +48,10 @@ class GptOss:
 
     @torch.inference_mode()
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor, batch: StepBatch, kv: KVPool,
-                logits_index: torch.Tensor) -> torch.Tensor:
-        """tokens, positions [T]; returns float32 logits [len(logits_index), vocab] for the chosen rows."""
-        x = self.w["embedding"][tokens]
+                logits_index: torch.Tensor | None) -> torch.Tensor:
+        """tokens, positions [T]; returns float32 logits [len(logits_index), vocab] for the chosen rows (None:
+        every row, as in a decode step)."""
+        x = F.embedding(tokens, self.w["embedding"])  # a vectorized gather (indexing: 4.3 us a row, H100)
         eps, last = self.cfg.rms_eps, self.cfg.num_layers - 1
         h = self.ops.rmsnorm(x, self.w["layers.0.attn_norm"], eps)
         for i in range(self.cfg.num_layers):
@@ -61,7 +62,9 @@ class GptOss:
                                                        self.w[p + "mlp_norm"], eps, self.w[p + "router_w"],
                                                        self.w[p + "router_b"], self.cfg.experts_per_token)
             h, x = self.mlp_add_rmsnorm(i, h, routing, x, self.w[f"layers.{i + 1}.attn_norm" if i < last else "norm"])
-        return F.linear(h[logits_index], self.w["unembedding"]).float()  # only the rows that sample
+        if logits_index is not None:
+            h = h.index_select(0, logits_index)  # only the rows that sample
+        return F.linear(h, self.w["unembedding"]).float()
 
     def attention(self, i: int, h: torch.Tensor, positions: torch.Tensor, step: StepBatch, kv: KVPool) -> torch.Tensor:
         c, p = self.cfg, f"layers.{i}."

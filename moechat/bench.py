@@ -114,10 +114,11 @@ def run_bench(a) -> dict:
         r[f"ttft_{key}_cached_s"] = run_one(engine, p, 1).ttft_s
     for b in (8, 256):
         prompts = [prompt_of(tok, 128, 1000 + b * 1000 + i) for i in range(b if not small else min(b, 16))]
-        before = (engine.stats.decode_tokens, engine.stats.decode_time)
+        before = (engine.stats.decode_tokens, engine.stats.decode_time, engine.stats.prefill_time)
         r[f"tok_s_batch_{len(prompts)}"] = throughput(
             engine, prompts, SamplingParams(temperature=0.0, max_tokens=new, stop_token_ids=()))
         decode_s = (engine.stats.decode_time - before[1]) / max(engine.stats.decode_tokens - before[0], 1) * len(prompts)
+        r[f"prefill_s_batch_{len(prompts)}"] = engine.stats.prefill_time - before[2]  # host time of prefill steps
         gpu_ms = graph_replay_ms(engine, len(prompts))
         if gpu_ms:  # wall time of a decode step at this batch size against its GPU time
             r[f"decode_step_ms_batch_{len(prompts)}"] = 1000 * decode_s

@@ -44,7 +44,8 @@ def _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, k_hi, stride_x, st
 @triton.jit
 def _route_select(acc, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emask,
                   TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, EP: tl.constexpr):
-    """Logits (+ bias) -> top-k (lowest index wins ties) and the softmax over the k, stored per row."""
+    """Logits (+ bias) -> top-k (lowest index wins ties) and the softmax over the k, stored per row; returns the
+    picks [BT, KP] (columns past TOPK: zero)."""
     acc += tl.load(b_ptr + ex, mask=emask, other=0.0).to(tl.float32)[None, :]
     # the reference ranks logits rounded to the activation dtype
     logits = tl.where(emask[None, :], acc.to(x_ptr.dtype.element_ty).to(tl.float32), float("-inf"))
@@ -64,6 +65,7 @@ def _route_select(acc, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emas
     omask = rmask[:, None] & kmask2
     tl.store(weights_ptr + out, p, mask=omask)
     tl.store(idx_ptr + out, picks, mask=omask)
+    return picks
 
 
 @triton.jit(do_not_specialize=["T"])
@@ -106,13 +108,13 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
                         stride_w, K_CHUNK, SPLIT, a_ptr, res_ptr, norm_w_ptr, sum_ptr, eps, counts_ptr, sorted_ptr,
                         TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
                         PREC: tl.constexpr, NORM: tl.constexpr, NR: tl.constexpr, KB: tl.constexpr,
-                        GROUP: tl.constexpr, CHUNK: tl.constexpr, GEP: tl.constexpr, PDL: tl.constexpr = False):
+                        GROUP: tl.constexpr, GEP: tl.constexpr, PDL: tl.constexpr = False):
     """Split-K router logits for decode: program (row block, split) -> part[split, rows, :] (fp32). The last
     program of a row block to arrive sums the parts in split order (deterministic whatever the arrival order),
     picks, and resets the row block's arrival count for the next call: one kernel, no second launch.
     NORM: x (contiguous) is first computed here as rmsnorm(a + res), each program storing its K split of x and of
     a + res (the residual add + norm before the MoE, without a kernel of its own).
-    GROUP (one row block holds the batch): the last program also groups the pairs by expert (_scatter_chunk's
+    GROUP (one row block holds the batch): the last program also groups the pairs by expert (_group_in_order's
     counts and order, GEP experts) for moe_pairs, so the MoE needs no scatter kernel."""
     wait_for_previous(PDL)
     rows = tl.program_id(0) * BT + tl.arange(0, BT)
@@ -134,11 +136,13 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
         for sp in range(0, SPLIT):  # .cg: read the other programs' parts from L2, never a stale L1 line
             total += tl.load(part_ptr + (sp * T + rows[:, None]).to(tl.int64) * EP + ex[None, :],
                              mask=rmask[:, None], other=0.0, cache_modifier=".cg")
-        _route_select(total, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emask, TOPK, KP, BT, EP)
+        picks = _route_select(total, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emask, TOPK, KP, BT, EP)
         tl.atomic_xchg(arrivals_ptr + tl.program_id(0), 0)
-        if GROUP:
-            tl.debug_barrier()  # the picks stored by every thread before they are read back
-            _scatter_chunk(idx_ptr, counts_ptr, counts_ptr, sorted_ptr, 0, T * TOPK, 1, CHUNK, GEP, 1, True)
+        if GROUP:  # the picks in (row, slot) order are the pairs in order
+            kcol = tl.arange(0, KP)[None, :]
+            valid = (rmask[:, None] & (kcol < TOPK)).reshape([BT * KP])
+            pair = (rows[:, None] * TOPK + kcol).reshape([BT * KP])
+            _group_in_order(tl.where(valid, picks.reshape([BT * KP]), GEP), pair, valid, counts_ptr, sorted_ptr, GEP)
 
 
 _ARRIVALS: dict[torch.device, torch.Tensor] = {}
@@ -228,8 +232,7 @@ def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_
         x, router_w, router_b, part, _arrivals(dev, blocks), weights, idx, T, K, E, x.stride(0),
         router_w.stride(0), chunk, split, a, residual, norm_w, total, eps, counts, sorted_pairs, TOPK=top_k, KP=KP,
         EP=EP, PREC=mma_precision(x.dtype), NORM=norm is not None, NR=triton.next_power_of_2(min(T, NORM_ROWS)),
-        KB=triton.next_power_of_2(K), GROUP=group,
-        CHUNK=max(16, triton.next_power_of_2(T * top_k)), GEP=counts.numel(), **cfg, **launch_options(dev))
+        KB=triton.next_power_of_2(K), GROUP=group, GEP=counts.numel(), **cfg, **launch_options(dev))
     return weights, idx, (counts, sorted_pairs) if group else None
 
 
@@ -245,38 +248,43 @@ def _count_kernel(idx_ptr, chunk_counts_ptr, P, CHUNK: tl.constexpr, EP: tl.cons
 
 
 @triton.jit
-def _scatter_chunk(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, c, P, NC, CHUNK: tl.constexpr,
-                   EP: tl.constexpr, NCP: tl.constexpr, SINGLE: tl.constexpr):
-    """Chunk c's pairs: sorted[expert_start[e] + rank] = pair (expert order, pair order within an expert); chunk 0
-    stores the per-expert counts. SINGLE: one chunk holds every pair, so the counts come from this chunk's own
-    one-hot (no count kernel before it)."""
+def _group_in_order(e, p, pmask, counts_ptr, sorted_ptr, EP: tl.constexpr):
+    """Pairs p (in pair order; e = their experts, EP where pmask is off) grouped by expert, all in one program:
+    sorted[expert_start[e] + rank] = p (pair order within an expert) and the per-expert counts stored."""
     ex = tl.arange(0, EP)
-    p = c * CHUNK + tl.arange(0, CHUNK)
-    e = tl.load(idx_ptr + p, mask=p < P, other=EP)
     onehot = e[:, None] == ex[None, :]
-    if SINGLE:
-        totals = tl.sum(onehot.to(tl.int32), axis=0)
-        base = tl.cumsum(totals, axis=0) - totals
-    else:
-        chunks = tl.arange(0, NCP)
-        cc = tl.load(chunk_counts_ptr + chunks[:, None] * EP + ex[None, :], mask=chunks[:, None] < NC, other=0)
-        totals = tl.sum(cc, axis=0)
-        before = tl.sum(tl.where(chunks[:, None] < c, cc, 0), axis=0)
-        base = tl.cumsum(totals, axis=0) - totals + before
+    totals = tl.sum(onehot.to(tl.int32), axis=0)
     rank = tl.cumsum(onehot.to(tl.int32), axis=0) - 1
-    dest = tl.sum(tl.where(onehot, rank + base[None, :], 0), axis=1)
-    tl.store(sorted_ptr + dest, p, mask=p < P)
-    if c == 0:
-        tl.store(counts_ptr + ex, totals)
+    dest = tl.sum(tl.where(onehot, rank + (tl.cumsum(totals, axis=0) - totals)[None, :], 0), axis=1)
+    tl.store(sorted_ptr + dest, p, mask=pmask)
+    tl.store(counts_ptr + ex, totals)
 
 
 @triton.jit(do_not_specialize=["P", "NC"])
 def _scatter_kernel(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, P, NC,
                     CHUNK: tl.constexpr, EP: tl.constexpr, NCP: tl.constexpr, SINGLE: tl.constexpr,
                     PDL: tl.constexpr = False):
+    """sorted[expert_start[e] + rank] = pair: expert order, pair order within an expert. SINGLE: one chunk
+    holds every pair, so the counts come from this program's own one-hot (no count kernel before it)."""
     wait_for_previous(PDL)
-    _scatter_chunk(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, tl.program_id(0), P, NC, CHUNK, EP, NCP,
-                   SINGLE)
+    c = tl.program_id(0)
+    p = c * CHUNK + tl.arange(0, CHUNK)
+    e = tl.load(idx_ptr + p, mask=p < P, other=EP)
+    if SINGLE:
+        _group_in_order(e, p, p < P, counts_ptr, sorted_ptr, EP)
+    else:
+        ex = tl.arange(0, EP)
+        onehot = e[:, None] == ex[None, :]
+        chunks = tl.arange(0, NCP)
+        cc = tl.load(chunk_counts_ptr + chunks[:, None] * EP + ex[None, :], mask=chunks[:, None] < NC, other=0)
+        totals = tl.sum(cc, axis=0)
+        before = tl.sum(tl.where(chunks[:, None] < c, cc, 0), axis=0)
+        base = tl.cumsum(totals, axis=0) - totals + before
+        rank = tl.cumsum(onehot.to(tl.int32), axis=0) - 1
+        dest = tl.sum(tl.where(onehot, rank + base[None, :], 0), axis=1)
+        tl.store(sorted_ptr + dest, p, mask=p < P)
+        if c == 0:
+            tl.store(counts_ptr + ex, totals)
 
 
 @triton.jit

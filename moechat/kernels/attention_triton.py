@@ -5,7 +5,7 @@ K/V tile loaded from the pool serves every query head that shares it. Softmax ru
 - prefill: flash style over (query block, sequence, kv head); causal, prefix aware (new queries sit at the
   end of the context and see cached keys), the sink seeds the running max and sum.
 - decode (one query per sequence): the key range is split over programs, each writes a partial (max, sum,
-  unnormalized output), and a combine kernel merges the partials with the sink (one split: no combine).
+  unnormalized output), and a combine kernel merges the partials with the sink.
 """
 
 from __future__ import annotations
@@ -104,12 +104,10 @@ def _prefill_kernel(q_ptr, k_cache, v_cache, sinks_ptr, out_ptr, query_start_ptr
 
 
 @triton.jit(do_not_specialize=["stride_bt"])
-def _decode_kernel(q_ptr, k_cache, v_cache, part_ptr, ml_ptr, sinks_ptr, out_ptr, query_start_ptr, context_lens_ptr,
-                   bt_ptr, stride_qt, stride_qh, stride_ot, stride_oh, stride_bt, stride_kb, stride_ks, stride_kh, G,
-                   window, qk_scale, SPLITS: tl.constexpr, PAGE: tl.constexpr, GP: tl.constexpr,
-                   BLOCK_N: tl.constexpr, D: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
-    """Program (sequence, kv head, split): its key range's partial (max, sum, unnormalized output), or with one
-    split the finished output (the sink folded in here, no combine kernel)."""
+def _decode_kernel(q_ptr, k_cache, v_cache, part_ptr, ml_ptr, query_start_ptr, context_lens_ptr, bt_ptr,
+                   stride_qt, stride_qh, stride_bt, stride_kb, stride_ks, stride_kh, G, window, qk_scale,
+                   SPLITS: tl.constexpr, PAGE: tl.constexpr, GP: tl.constexpr, BLOCK_N: tl.constexpr,
+                   D: tl.constexpr, PREC: tl.constexpr, PDL: tl.constexpr = False):
     wait_for_previous(PDL)
     s_id = tl.program_id(0)
     kvh = tl.program_id(1)
@@ -134,14 +132,6 @@ def _decode_kernel(q_ptr, k_cache, v_cache, part_ptr, ml_ptr, sinks_ptr, out_ptr
     # every key of [lo, ctx) is visible to the single query, so only the range end needs a mask
     acc, m, l = _attend(acc, m, l, q, k_cache, v_cache, bt_ptr + s_id * stride_bt, kvh * stride_kh, start, end,
                         hg, window, qk_scale, stride_kb, stride_ks, PAGE, BLOCK_N, D, True, False, PREC)
-    if SPLITS == 1:
-        sink = tl.load(sinks_ptr + head, mask=row_ok, other=0.0).to(tl.float32) * LOG2E
-        m_all = tl.maximum(m, sink)
-        w = tl.exp2(m - m_all)
-        o = acc * (w / (l * w + tl.exp2(sink - m_all)))[:, None]
-        tl.store(out_ptr + q0.to(tl.int64) * stride_ot + head[:, None] * stride_oh + d[None, :],
-                 o.to(out_ptr.dtype.element_ty), mask=row_ok[:, None])
-        return
     # partials: [S, heads, SPLITS, D] and [S, heads, SPLITS, 2]
     heads = G * tl.num_programs(1)
     idx = (s_id * heads + head) * SPLITS + split
@@ -187,12 +177,10 @@ def _num_sms(device: torch.device) -> int:
 
 def decode_splits(num_seqs: int, kv_heads: int, window: int, block_n: int, device: torch.device) -> int:
     """Enough programs to fill the GPU about four times over; static per batch size (safe to capture in a
-    CUDA graph: each sequence's chunk is computed on the device from its own length). A sliding window gets at
-    least two key tiles per split: gpt-oss's 128-key window then takes one split, finished without the combine
-    kernel (whose launch cost more than streaming a second tile)."""
+    CUDA graph: each sequence's chunk is computed on the device from its own length)."""
     splits = triton.next_power_of_2(max(1, -(-4 * _num_sms(device) // (num_seqs * kv_heads))))
     if window:
-        splits = min(splits, max(1, triton.next_power_of_2(-(-window // block_n)) // 2))
+        splits = min(splits, triton.next_power_of_2(-(-window // block_n)))
     return min(splits, 64)
 
 
@@ -215,17 +203,15 @@ def paged_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tenso
     if batch.max_query_len == 1:
         cfg = config or dict(BLOCK_N=64, num_warps=4, num_stages=3)
         splits = decode_splits(S, kv_heads, window, cfg["BLOCK_N"], q.device)
-        one = splits == 1  # the decode kernel finishes: no partials
-        part = torch.empty((1,) if one else (S, heads, splits, D), dtype=torch.float32, device=q.device)
-        ml = torch.empty((1,) if one else (S, heads, splits, 2), dtype=torch.float32, device=q.device)
+        part = torch.empty((S, heads, splits, D), dtype=torch.float32, device=q.device)
+        ml = torch.empty((S, heads, splits, 2), dtype=torch.float32, device=q.device)
         _decode_kernel[(S, kv_heads, splits)](
-            q, k_cache, v_cache, part, ml, sinks, out, batch.query_start, batch.context_lens, batch.block_tables,
-            q.stride(0), q.stride(1), out.stride(0), out.stride(1), batch.block_tables.stride(0), k_cache.stride(0),
-            k_cache.stride(1), k_cache.stride(2), G, window, qk_scale, SPLITS=splits, GP=max(GP, 16), **cfg,
-            **common, **launch_options(q.device))
-        if not one:
-            _combine_kernel[(S, heads)](part, ml, sinks, out, batch.query_start, out.stride(0), out.stride(1),
-                                        SPLITS=splits, D=D, num_warps=1, **launch_options(q.device))
+            q, k_cache, v_cache, part, ml, batch.query_start, batch.context_lens, batch.block_tables,
+            q.stride(0), q.stride(1), batch.block_tables.stride(0), k_cache.stride(0), k_cache.stride(1),
+            k_cache.stride(2), G, window, qk_scale, SPLITS=splits, GP=max(GP, 16), **cfg, **common,
+            **launch_options(q.device))
+        _combine_kernel[(S, heads)](part, ml, sinks, out, batch.query_start, out.stride(0), out.stride(1),
+                                    SPLITS=splits, D=D, num_warps=1, **launch_options(q.device))
         return out
     if config is None:  # ROWS: query rows (tokens x group heads) per program
         config = (dict(ROWS=128 if q.element_size() == 2 else 64, BLOCK_N=64, num_warps=8, num_stages=2) if q.is_cuda

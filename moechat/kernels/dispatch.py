@@ -26,9 +26,9 @@ def _checkpoint_layout(weights: dict[str, torch.Tensor]) -> None:
 class Ops:
     """The ops the model calls, bound once to one device: linear (the attention projections), rmsnorm,
     add_rmsnorm (residual add fused with the norm after it), rope_write_kv (RoPE on q and k, k and v stored in
-    the pool; qkv_rope_write_kv: the qkv projection first), attention, add_rmsnorm_route (the residual add, the norm before the MoE and the route), moe, and
-    moe_add_rmsnorm (the MoE, the residual add and the next norm); and lay_out_experts, which puts the loaded
-    MXFP4 expert tensors in the layout these MoE kernels read."""
+    the pool; qkv_rope_write_kv: the qkv projection first), attention, add_rmsnorm_route (the residual add, the
+    norm before the MoE and the route), moe, and moe_add_rmsnorm (the MoE, the residual add and the next norm);
+    and lay_out_experts, which puts the loaded MXFP4 expert tensors in the layout these MoE kernels read."""
 
     def __init__(self, device: torch.device):
         self.triton = use_triton(device)

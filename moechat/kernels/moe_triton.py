@@ -1,8 +1,10 @@
 """MoE on packed MXFP4 experts in Triton: fused routing, grouping by expert, two grouped GEMMs.
 
-route: one kernel does router logits (GEMM over the hidden size), top-k and the softmax over the k.
-moe:   pairs (token, slot) are counted per expert and scattered into expert order (two small kernels, no host
-       sync, so decode can be captured in a CUDA graph); then
+route: one kernel does router logits (GEMM over the hidden size), top-k and the softmax over the k; at decode
+       sizes (add_rmsnorm_route) it also does the residual add + norm before it (up to 2 rows) and groups the
+       pairs by expert for the MoE.
+moe:   pairs (token, slot) are counted per expert and scattered into expert order (small kernels, no host
+       sync, so decode can be captured in a CUDA graph; none when the route grouped them); then
        up   = per expert tile: gather x rows, x @ w1^T reading MXFP4 nibbles + e8m0 scales and dequantizing
               in registers, + bias, clamped SwiGLU on the interleaved gate/up columns -> h (expert order);
        down = h @ w2^T (MXFP4 again) + bias, times the pair's routing weight -> y [T, k, H];

@@ -55,7 +55,10 @@ def variants(T: int) -> list[tuple[dict, dict]]:
     """The default tiles at T tokens, then single changes to the up or the down tile."""
     up, down = moe_triton._configs(T * TOP_K, EXPERTS, torch.bfloat16, torch.device("cuda"))
     pairs = [({}, {})]
-    if T <= 8:
+    if T <= 2:  # more K splits, narrower up tiles, more warps with more splits
+        pairs += [({"SPLIT": 3}, {}), ({"SPLIT": 4}, {}), ({}, {"SPLIT": 3}), ({}, {"SPLIT": 4}), ({"BN": 32}, {}),
+                  ({"num_warps": 4, "SPLIT": 4}, {})]
+    elif T <= 8:
         pairs += [({"BK": 256}, {}), ({}, {"BK": 128})]
     return [(dict(up, **u), dict(down, **d)) for u, d in pairs]
 

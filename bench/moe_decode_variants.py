@@ -52,7 +52,8 @@ def read_probe(layers: list[dict]) -> list[str]:
 
 
 def variants(T: int) -> list[tuple[dict, dict]]:
-    """The default tiles at T tokens, then single changes to the up or the down tile."""
+    """The default tiles at T tokens, then changes to the up or the down tile (a tile's keys override the default's).
+    """
     up, down = moe_triton._configs(T * TOP_K, EXPERTS, torch.bfloat16, torch.device("cuda"))
     pairs = [({}, {})]
     if T <= 2:  # more K splits, narrower up tiles, more warps with more splits
@@ -60,6 +61,9 @@ def variants(T: int) -> list[tuple[dict, dict]]:
                   ({"num_warps": 4, "SPLIT": 4}, {})]
     elif T <= 8:
         pairs += [({"BK": 256}, {}), ({}, {"BK": 128})]
+    elif T >= 512:  # ~64-256 rows per expert: 64-row tiles waste less of an expert's last tile than 128-row ones
+        mid = dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3, S32=True)
+        pairs += [(mid, mid), (dict(mid, BN=256, num_warps=8), mid), (mid, {})]
     return [(dict(up, **u), dict(down, **d)) for u, d in pairs]
 
 

@@ -222,7 +222,7 @@ def real_size_inputs(T: int, g: torch.Generator):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("T", [1, 2, 4, 8, 300, 2500])  # 2500: prefill tiles, the down one with scales ahead
+@pytest.mark.parametrize("T", [1, 2, 4, 8, 300, 1024, 2500])  # 1024: the 64-row down tile; 2500: prefill tiles
 def test_gpu_moe_real_sizes(T):
     g = torch.Generator().manual_seed(T)
     experts, x, router_w, router_b, k = real_size_inputs(T, g)

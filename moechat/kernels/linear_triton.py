@@ -5,6 +5,8 @@ cuBLAS runs gpt-oss-20b's o-projection at one row as a split-K GEMM plus a reduc
 tensor cores) and many programs keep the memory system busy. A few rows: each program streams a narrow band of
 weight rows through the tensor cores as the MMA's wide operand, the rows of x padded to its narrow side. fp32
 accumulation, bias added before the rounding, as cuBLAS does. The reference is torch.nn.functional.linear.
+qkv_rope_write_kv runs the qkv projection with RoPE and the KV-cache write in its epilogue (each program owns
+whole rotation pairs of rows); its reference is linear then rope.rope_write_kv_ref.
 """
 
 from __future__ import annotations

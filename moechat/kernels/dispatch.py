@@ -10,7 +10,7 @@ import os
 import torch
 
 from moechat.kernels.attention import paged_attention_ref
-from moechat.kernels.moe import Routing, moe_ref, route_ref
+from moechat.kernels.moe import Routing, add_rmsnorm_route_ref, moe_ref
 from moechat.kernels.norm import add_rmsnorm_ref, rmsnorm_ref
 from moechat.kernels.rope import rope_write_kv_ref
 
@@ -37,8 +37,7 @@ class Ops:
         self.add_rmsnorm = add_rmsnorm_ref
         self.rope_write_kv = rope_write_kv_ref
         self.attention = paged_attention_ref
-        self.route = route_ref
-        self._add_rmsnorm_route = None
+        self.add_rmsnorm_route = add_rmsnorm_route_ref
         self._qkv_rope_write_kv = None
         self._moe_mxfp4 = moe_ref
         self.lay_out_experts = _checkpoint_layout
@@ -50,8 +49,7 @@ class Ops:
             self.add_rmsnorm = norm_triton.add_rmsnorm
             self.rope_write_kv = rope_triton.rope_write_kv
             self.attention = attention_triton.paged_attention
-            self.route = moe_triton.route
-            self._add_rmsnorm_route = moe_triton.add_rmsnorm_route
+            self.add_rmsnorm_route = moe_triton.add_rmsnorm_route
             self._qkv_rope_write_kv = linear_triton.qkv_rope_write_kv
             self._moe_mxfp4 = moe_triton.moe
             self._moe_add_rmsnorm = moe_triton.moe_add_rmsnorm
@@ -73,14 +71,6 @@ class Ops:
         k = qkv[:, qd:qd + kd].view(T, kv_heads, D)
         v = qkv[:, qd + kd:].view(T, kv_heads, D)
         return self.rope_write_kv(q, k, v, cos, sin, positions, k_cache, v_cache, slot_mapping)
-
-    def add_rmsnorm_route(self, x: torch.Tensor, residual: torch.Tensor, norm_w: torch.Tensor, eps: float,
-                          router_w: torch.Tensor, router_b: torch.Tensor, top_k: int):
-        """(h, x + residual, Routing of h) with h = rmsnorm(x + residual); one kernel at decode on the Triton path."""
-        if self._add_rmsnorm_route is not None:
-            return self._add_rmsnorm_route(x, residual, norm_w, eps, router_w, router_b, top_k)
-        h, total = self.add_rmsnorm(x, residual, norm_w, eps)
-        return h, total, Routing(*self.route(h, router_w, router_b, top_k))
 
     def moe(self, x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float):
         # the Triton MoE reads MXFP4; dense experts (unquantized checkpoints) stay on the reference

@@ -19,9 +19,9 @@ from moechat.kernels.attention_triton import mma_precision
 from moechat.kernels.pdl import launch_options, wait_for_previous
 
 MAX_ROWS = 8  # more rows go to cuBLAS
-# a few tokens' qkv projection with RoPE: the o-projection's band (alone, qkv ran 14.1 us in it against cuBLAS's
-# 13.5; with the rope kernel's 2.6 us saved it is ahead)
-QKV_ROWS = dict(BM=16, BN=16, BK=256, num_warps=2, num_stages=4)
+# the few-row MMA band's tile: the o-projection's, and a few tokens' qkv projection with RoPE (alone, qkv ran
+# 14.1 us in it against cuBLAS's 13.5; with the rope kernel's 2.6 us saved it is ahead)
+ROWS_TILE = dict(BM=16, BN=16, BK=256, num_warps=2, num_stages=4)
 
 
 @triton.jit
@@ -171,7 +171,7 @@ def _config(M: int, K: int) -> dict | None:
     (8 rows: 11.5 against 13.6 us) but not on qkv's (14.1 against 13.5): None, cuBLAS."""
     if M == 1:
         return dict(BN=4, BK=1024, num_warps=2) if K >= 4096 else dict(BN=2, BK=512, num_warps=2)
-    return dict(BM=16, BN=16, BK=256, num_warps=2, num_stages=4) if K >= 4096 else None
+    return ROWS_TILE if K >= 4096 else None
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
@@ -221,7 +221,7 @@ def qkv_rope_write_kv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
             x, weight, bias, q, *common, K, weight.stride(0), q_heads * D, kv_heads * D, HALF=D // 2, PAIRS=per,
             BK=cfg["BK"], num_warps=cfg["num_warps"], **launch_options(x.device))
     else:
-        cfg = QKV_ROWS
+        cfg = ROWS_TILE
         assert pairs % (cfg["BN"] // 2) == 0
         _qkv_rope_rows_kernel[(pairs // (cfg["BN"] // 2),)](
             x, weight, bias, q, *common, T, K, x.stride(0), weight.stride(0), q_heads * D, kv_heads * D, HALF=D // 2,

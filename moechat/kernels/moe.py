@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 import torch
 
+from moechat.kernels.norm import add_rmsnorm_ref
+
 FP4_VALUES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0)
 SWIGLU_ALPHA = 1.702
 
@@ -38,6 +40,14 @@ class Routing(NamedTuple):
     weights: torch.Tensor
     experts: torch.Tensor
     groups: tuple[torch.Tensor, torch.Tensor] | None = None
+
+
+def add_rmsnorm_route_ref(x: torch.Tensor, residual: torch.Tensor, norm_w: torch.Tensor, eps: float,
+                          router_w: torch.Tensor, router_b: torch.Tensor, top_k: int):
+    """(h, x + residual, Routing of h) with h = rmsnorm(x + residual): the residual add, the norm before the MoE
+    and the route (moe_triton.add_rmsnorm_route's reference)."""
+    h, total = add_rmsnorm_ref(x, residual, norm_w, eps)
+    return h, total, Routing(*route_ref(h, router_w, router_b, top_k))
 
 
 def swiglu_ref(h: torch.Tensor, limit: float) -> torch.Tensor:

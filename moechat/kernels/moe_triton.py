@@ -178,7 +178,8 @@ def _split_k(K: int, split: int, bk: int) -> tuple[int, int]:
 def route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int, config: dict | None = None):
     """Same contract as route_ref: (weights fp32 [T, k], experts int32 [T, k]), experts in descending logit.
     `config` overrides the tiles (benchmark sweeps)."""
-    weights, idx, _ = _route(x, router_w, router_b, top_k, dict(config or _route_config(x.shape[0], x.device)))
+    weights, idx, _ = _route(x, router_w, router_b, top_k, dict(config or _route_config(x.shape[0], x.device)),
+                             group=False)
     return weights, idx
 
 
@@ -194,19 +195,20 @@ def add_rmsnorm_route(a: torch.Tensor, residual: torch.Tensor, norm_w: torch.Ten
     for moe_pairs (Routing.groups), and up to NORM_ROWS rows it does the add and the norm too."""
     T, K = a.shape
     cfg = dict(config or _route_config(T, a.device))
-    if not 0 < T <= NORM_ROWS or T > cfg["BT"] or _split_k(K, cfg.get("SPLIT", 1), cfg["BK"])[1] == 1:
+    if not 0 < T <= NORM_ROWS or _split_k(K, cfg.get("SPLIT", 1), cfg["BK"])[1] == 1:  # (BT >= 16 rows)
         h, total = norm_triton.add_rmsnorm(a, residual, norm_w, eps)
-        return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg))
+        return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg, group=True))
     h, total = torch.empty_like(a), torch.empty_like(a)
-    return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg,
+    return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg, group=True,
                                      norm=(a.contiguous(), residual.contiguous(), norm_w, eps, total)))
 
 
-def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int, cfg: dict,
+def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int, cfg: dict, group: bool,
            norm: tuple | None = None) -> tuple[torch.Tensor, torch.Tensor, tuple | None]:
-    """route(), plus the pairs grouped by expert ((counts, sorted pairs), else None) when the split kernel runs
-    with one row block. norm = (a, residual, norm_w, eps, total): x (empty, contiguous) is written by the split
-    kernel as rmsnorm(a + residual) and total as a + residual first (add_rmsnorm_route checked it applies)."""
+    """route(), plus, if `group`, the pairs grouped by expert ((counts, sorted pairs), else None) when the split
+    kernel runs with one row block. norm = (a, residual, norm_w, eps, total): x (empty, contiguous) is written by
+    the split kernel as rmsnorm(a + residual) and total as a + residual first (add_rmsnorm_route checked it
+    applies)."""
     T, K = x.shape
     E = router_w.shape[0]
     dev = x.device
@@ -226,7 +228,7 @@ def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_
         return weights, idx, None
     part = torch.empty((split, T, EP), dtype=torch.float32, device=dev)
     blocks = triton.cdiv(T, bt)
-    group = blocks == 1
+    group = group and blocks == 1
     counts = torch.empty(triton.next_power_of_2(E), dtype=torch.int32, device=dev)
     sorted_pairs = torch.empty(T * top_k, dtype=torch.int32, device=dev)
     a, residual, norm_w, eps, total = norm or (x, x, x, 0.0, x)
@@ -250,15 +252,23 @@ def _count_kernel(idx_ptr, chunk_counts_ptr, P, CHUNK: tl.constexpr, EP: tl.cons
 
 
 @triton.jit
+def _scatter_in_order(e, p, pmask, totals, before, sorted_ptr, EP: tl.constexpr):
+    """sorted[expert_start[e] + before[e] + rank] = p for pairs p in pair order (e = their experts, EP where pmask
+    is off; totals: every pair's count per expert; before: those of earlier chunks): expert order, pair order
+    within an expert."""
+    onehot = e[:, None] == tl.arange(0, EP)[None, :]
+    rank = tl.cumsum(onehot.to(tl.int32), axis=0) - 1
+    base = tl.cumsum(totals, axis=0) - totals + before
+    tl.store(sorted_ptr + tl.sum(tl.where(onehot, rank + base[None, :], 0), axis=1), p, mask=pmask)
+
+
+@triton.jit
 def _group_in_order(e, p, pmask, counts_ptr, sorted_ptr, EP: tl.constexpr):
     """Pairs p (in pair order; e = their experts, EP where pmask is off) grouped by expert, all in one program:
-    sorted[expert_start[e] + rank] = p (pair order within an expert) and the per-expert counts stored."""
+    _scatter_in_order, and the per-expert counts stored."""
     ex = tl.arange(0, EP)
-    onehot = e[:, None] == ex[None, :]
-    totals = tl.sum(onehot.to(tl.int32), axis=0)
-    rank = tl.cumsum(onehot.to(tl.int32), axis=0) - 1
-    dest = tl.sum(tl.where(onehot, rank + (tl.cumsum(totals, axis=0) - totals)[None, :], 0), axis=1)
-    tl.store(sorted_ptr + dest, p, mask=pmask)
+    totals = tl.sum((e[:, None] == ex[None, :]).to(tl.int32), axis=0)
+    _scatter_in_order(e, p, pmask, totals, 0, sorted_ptr, EP)
     tl.store(counts_ptr + ex, totals)
 
 
@@ -276,15 +286,10 @@ def _scatter_kernel(idx_ptr, chunk_counts_ptr, counts_ptr, sorted_ptr, P, NC,
         _group_in_order(e, p, p < P, counts_ptr, sorted_ptr, EP)
     else:
         ex = tl.arange(0, EP)
-        onehot = e[:, None] == ex[None, :]
         chunks = tl.arange(0, NCP)
         cc = tl.load(chunk_counts_ptr + chunks[:, None] * EP + ex[None, :], mask=chunks[:, None] < NC, other=0)
         totals = tl.sum(cc, axis=0)
-        before = tl.sum(tl.where(chunks[:, None] < c, cc, 0), axis=0)
-        base = tl.cumsum(totals, axis=0) - totals + before
-        rank = tl.cumsum(onehot.to(tl.int32), axis=0) - 1
-        dest = tl.sum(tl.where(onehot, rank + base[None, :], 0), axis=1)
-        tl.store(sorted_ptr + dest, p, mask=p < P)
+        _scatter_in_order(e, p, p < P, totals, tl.sum(tl.where(chunks[:, None] < c, cc, 0), axis=0), sorted_ptr, EP)
         if c == 0:
             tl.store(counts_ptr + ex, totals)
 

@@ -280,3 +280,14 @@ def test_gpu_moe_tiles_and_dequant(T):
     words = dict(one_mul, **{k: pad_scale_rows(one_mul[k]) for k in ("w1_scales", "w2_scales")})
     for cfg in moe_candidates(T):
         close(moe(x, weights, idx, words, LIMIT, configs=(dict(cfg, S32=True), dict(cfg, S32=True))), ref, 2e-2)
+
+
+@pytest.mark.parametrize("T,E", [(1, 8), (300, 8)])  # 300 tokens: 1,200 pairs over two chunks (count kernel first)
+def test_group_pairs(T, E):
+    """The MoE's grouping of (token, slot) pairs: counts per expert, pairs in expert order, pair order kept."""
+    g = torch.Generator().manual_seed(T)
+    idx = torch.stack([torch.randperm(E, generator=g)[:4] for _ in range(T)]).int().to(DEV)
+    counts, order = moe_triton._group_pairs(idx, E)
+    flat = idx.flatten().long()
+    assert torch.equal(counts.long(), torch.bincount(flat, minlength=E))
+    assert torch.equal(order.long(), torch.argsort(flat, stable=True))

@@ -56,9 +56,13 @@ def variants(T: int) -> list[tuple[dict, dict]]:
     """
     up, down = moe_triton._configs(T * TOP_K, EXPERTS, torch.bfloat16, torch.device("cuda"))
     pairs = [({}, {})]
-    if T <= 2:  # more K splits, narrower up tiles, more warps with more splits
-        pairs += [({"SPLIT": 3}, {}), ({"SPLIT": 4}, {}), ({}, {"SPLIT": 3}), ({}, {"SPLIT": 4}), ({"BN": 32}, {}),
-                  ({"num_warps": 4, "SPLIT": 4}, {})]
+    if T <= 2:  # the MMA tiles these sizes took before the GEMVs (session 5), then GEMV tiles
+        mma = (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SPLIT=2),
+               dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3, SPLIT=2, EARLY=True))
+        gemv = dict(GEMV=True, num_stages=1)
+        tiles = [dict(gemv, BN=bn, BK=bk, num_warps=w) for bn, bk, w in ((16, 128, 1), (16, 256, 2), (16, 512, 2),
+                                                                         (64, 256, 8))]
+        return [(up, down), mma] + [(c, down) for c in tiles] + [(up, c) for c in tiles]
     elif T <= 8:
         pairs += [({"BK": 256}, {}), ({}, {"BK": 128})]
     elif T >= 512:  # ~64-256 rows per expert: 64-row tiles waste less of an expert's last tile than 128-row ones

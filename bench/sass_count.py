@@ -17,7 +17,7 @@ from triton.compiler import ASTSource
 
 from moechat.kernels import moe_triton
 
-POINTERS = {"x_ptr": "*bf16", "h_ptr": "*bf16", "sorted_ptr": "*i32", "counts_ptr": "*i32", "wb_ptr": "*u8",
+POINTERS = {"idx_ptr": "*i32", "x_ptr": "*bf16", "h_ptr": "*bf16", "sorted_ptr": "*i32", "counts_ptr": "*i32", "wb_ptr": "*u8",
             "ws_ptr": "*u8", "b_ptr": "*bf16", "route_w_ptr": "*fp32", "y_ptr": "*fp32"}
 
 ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_wse", "stride_be", "K_CHUNK"}
@@ -26,11 +26,14 @@ ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_w
 def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int,
                    s32: bool = False, ahead: bool = False, early: bool = False,
                    blocked: bool = False):
-    fn = moe_triton._moe_up_kernel if kernel == "up" else moe_triton._moe_down_kernel
+    fn = {"up": moe_triton._moe_up_kernel, "down": moe_triton._moe_down_kernel,
+          "up_gemv": moe_triton._moe_up_gemv_kernel, "down_gemv": moe_triton._moe_down_gemv_kernel}[kernel]
     consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, S32=s32, AHEAD=ahead, EARLY=early,
                   BLOCKED=blocked)
-    if kernel == "up":
-        consts.update(TOPK=4, SPLIT=1)
+    if kernel.endswith("gemv"):
+        consts = dict(BN=bn, BK=bk, DEQ=deq, BLOCKED=blocked)
+    if kernel.startswith("up"):
+        consts.update(TOPK=4, **({} if kernel.endswith("gemv") else {"SPLIT": 1}))
     names = fn.arg_names
     sig = {n: POINTERS.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
            for n in names}
@@ -60,7 +63,7 @@ def loop_mix(cubin: bytes) -> Counter:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--kernel", choices=("up", "down"), default="up")
+    p.add_argument("--kernel", choices=("up", "down", "up_gemv", "down_gemv"), default="up")
     p.add_argument("--bm", type=int, default=16)
     p.add_argument("--bn", type=int, default=64)
     p.add_argument("--bk", type=int, default=128)

@@ -85,6 +85,7 @@ def test_moe(T, experts_used, dtype):
 SMALL = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96: a K tail after one full tile
 SWAP = dict(SMALL, SWAP=True)
 WORDS = dict(SMALL, BK=128, S32=True)  # a whole 32-bit word of scales per K step
+GEMV = dict(GEMV=True, BN=32, BK=64, num_warps=4, num_stages=1)  # CUDA-core path: each pair reads its own expert
 
 
 @pytest.mark.parametrize("T,k,configs,dtype", [
@@ -99,6 +100,8 @@ WORDS = dict(SMALL, BK=128, S32=True)  # a whole 32-bit word of scales per K ste
     (3, 4, (SWAP, dict(SMALL, SPLIT=2)), torch.float16),
     (3, 4, (dict(SMALL, AHEAD=True), dict(SWAP, AHEAD=True, SPLIT=2)), torch.float16),  # scales a K step ahead
     (3, 4, (dict(SMALL, EARLY=True), dict(SWAP, EARLY=True, SPLIT=2)), torch.float32),  # scales first in a step
+    (1, 4, (GEMV, GEMV), torch.float32),                # one row per expert: GEMVs, down with a K tail (96)
+    (2, 4, (GEMV, dict(GEMV, BN=16, BK=32)), torch.float16),  # two tokens, an expert shared by both
 ])
 def test_moe_tiles(T, k, configs, dtype):
     g = torch.Generator().manual_seed(100 + T)
@@ -115,7 +118,7 @@ def test_moe_tiles(T, k, configs, dtype):
 @pytest.mark.parametrize("T,configs,dtype", [
     (3, None, torch.float32), (2, (SWAP, dict(SWAP, SPLIT=2)), torch.float16),
     (3, (dict(SMALL, BK=32, SPLIT=2), dict(SMALL, AHEAD=True)), torch.float32),
-    (1, (dict(WORDS, EARLY=True), dict(WORDS, SPLIT=2)), torch.float32)])
+    (1, (dict(WORDS, EARLY=True), dict(WORDS, SPLIT=2)), torch.float32), (1, (GEMV, GEMV), torch.float32)])
 def test_moe_blocked_rows(T, configs, dtype):
     """Packed weights in block_rows' layout (16-row blocks of 32-byte chunks, groups padded to even) give the
     row-major result; the K tail (3 groups padded to 4) included."""
@@ -200,7 +203,8 @@ def test_add_rmsnorm_route(T, dtype, config):
     b = torch.randn(8, generator=g).to(DEV, dtype)
     tol = 1e-5 if dtype == torch.float32 else 2e-3
     groups = check_add_rmsnorm_route(a, residual, norm_w, w, b, 4, config, tol)
-    assert (groups is not None) == (config is not None and T <= config["BT"])
+    # (1-2 tokens take the MoE's GEMV path, which reads the route's experts directly)
+    assert (groups is not None) == (config is not None and T * 4 > moe_triton.GEMV_PAIRS and T <= config["BT"])
     if groups is not None:  # called again (a graph replay): the same, the arrival counts left at zero
         assert torch.equal(check_add_rmsnorm_route(a, residual, norm_w, w, b, 4, config, tol)[1], groups[1])
         assert not moe_triton._ARRIVALS[a.device].any()
@@ -249,7 +253,7 @@ def test_gpu_add_rmsnorm_route_real_sizes(T):
     residual = torch.randn(T, 2880, generator=g).to(DEV, torch.bfloat16)
     norm_w = (torch.rand(2880, generator=g) + 0.5).to(DEV, torch.bfloat16)
     groups = check_add_rmsnorm_route(a, residual, norm_w, router_w, router_b, k, None, 1e-2)
-    assert (groups is not None) == (T <= 16)
+    assert (groups is not None) == (2 < T <= 16)
 
 
 @pytest.mark.gpu
@@ -268,10 +272,14 @@ def test_gpu_moe_tiles_and_dequant(T):
         assert (i2 == idx).float().mean() > 0.95  # another summation order may swap a near tie
         close(w2[(i2 == idx).all(1)], weights[(i2 == idx).all(1)], 1e-4)
     ref = moe_ref(x, weights, idx.long(), experts, LIMIT)
-    up, down = moe_triton._configs(T * k, experts["w1_blocks"].shape[0], torch.bfloat16, torch.device(DEV))
+    mma = dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3)
     for split in (1, 3, 8):
-        close(moe(x, weights, idx, experts, LIMIT, configs=(up, dict(down, SPLIT=split))), ref, 2e-2)
-        close(moe(x, weights, idx, experts, LIMIT, configs=(dict(up, SPLIT=split), down)), ref, 2e-2)
+        close(moe(x, weights, idx, experts, LIMIT, configs=(mma, dict(mma, SPLIT=split))), ref, 2e-2)
+        close(moe(x, weights, idx, experts, LIMIT, configs=(dict(mma, SPLIT=split), mma)), ref, 2e-2)
+    gemv = dict(GEMV=True, num_stages=1)  # the decode GEMVs at any T (each pair reads its own expert)
+    for bn, bk, warps in ((16, 256, 1), (16, 512, 2), (64, 256, 8)):
+        cfg = dict(gemv, BN=bn, BK=bk, num_warps=warps)
+        close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
     for cfg in moe_candidates(T):
         close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
     one_mul = dict(experts, max_scale=121)

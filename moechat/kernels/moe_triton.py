@@ -195,11 +195,12 @@ def add_rmsnorm_route(a: torch.Tensor, residual: torch.Tensor, norm_w: torch.Ten
     for moe_pairs (Routing.groups), and up to NORM_ROWS rows it does the add and the norm too."""
     T, K = a.shape
     cfg = dict(config or _route_config(T, a.device))
+    group = T * top_k > GEMV_PAIRS  # the GEMV path reads each pair's expert from the route itself
     if not 0 < T <= NORM_ROWS or _split_k(K, cfg.get("SPLIT", 1), cfg["BK"])[1] == 1:  # (BT >= 16 rows)
         h, total = norm_triton.add_rmsnorm(a, residual, norm_w, eps)
-        return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg, group=True))
+        return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg, group=group))
     h, total = torch.empty_like(a), torch.empty_like(a)
-    return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg, group=True,
+    return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg, group=group,
                                      norm=(a.contiguous(), residual.contiguous(), norm_w, eps, total)))
 
 
@@ -387,15 +388,28 @@ def _mxfp4_tile(blocks_ptr, scales_ptr, s_given, n, nmask, k0, K, stride_bn, str
     are loaded here after the packed bytes, or given (S_GIVEN: s_given, loaded earlier by the caller).
     DEQ: 0 portable (interpreter, fp16/fp32), 1 PTX for bf16, 2 PTX for bf16 when every scale byte is <= 128.
     BLOCKED: the packed bytes are stored as block_rows lays them out; stride_bn is then a 16-row block's stride."""
-    kb = k0 // 2 + tl.arange(0, BK // 2)
-    bmask = nmask[:, None]
-    if MASK_K:  # only the tail tile: a mask that varies along a row stops the loads from vectorizing
-        bmask &= (kb < K // 2)[None, :]
-    packed = tl.load(blocks_ptr + _packed_offsets(n, kb, stride_bn, BLOCKED), mask=bmask, other=0)
+    packed = _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK, MASK_K, BLOCKED)
     if S_GIVEN:
         s = s_given
     else:
         s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, S32, MASK_K)
+    return _dequant(packed, s, BN, BK, DTYPE, DEQ)
+
+
+@triton.jit
+def _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK: tl.constexpr, MASK_K: tl.constexpr,
+                  BLOCKED: tl.constexpr):
+    """The packed bytes [BN, BK/2] of rows n, columns k0:k0+BK."""
+    kb = k0 // 2 + tl.arange(0, BK // 2)
+    bmask = nmask[:, None]
+    if MASK_K:  # only the tail tile: a mask that varies along a row stops the loads from vectorizing
+        bmask &= (kb < K // 2)[None, :]
+    return tl.load(blocks_ptr + _packed_offsets(n, kb, stride_bn, BLOCKED), mask=bmask, other=0)
+
+
+@triton.jit
+def _dequant(packed, s, BN: tl.constexpr, BK: tl.constexpr, DTYPE: tl.constexpr, DEQ: tl.constexpr):
+    """Packed bytes [BN, BK/2] and their scale bytes [BN, BK/32] -> (even columns, odd columns) of DTYPE."""
     if DEQ == 0:
         scale = (s.to(tl.int32) << 23).to(tl.float32, bitcast=True)[:, :, None]  # 2^(s-127)
         lo = (_fp4_to_float(packed & 0xF).reshape([BN, BK // 32, 16]) * scale).reshape([BN, BK // 2]).to(DTYPE)
@@ -575,6 +589,85 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
              mask=rmask[:, None] & nmask[None, :])
 
 
+@triton.jit
+def _activation_row(a_ptr, k0, K, BK: tl.constexpr, MASK_K: tl.constexpr):
+    kk = k0 + tl.arange(0, BK)
+    if MASK_K:
+        return tl.load(a_ptr + kk, mask=kk < K, other=0.0)
+    return tl.load(a_ptr + kk)
+
+
+@triton.jit
+def _gemv_fma(acc, a, packed, s, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr):
+    """acc [BN, BK/2] + the K step's dequantized weights times their activations a [BK]."""
+    a_even, a_odd = a.to(tl.float32).reshape([BK // 2, 2]).split()
+    lo, hi = _dequant(packed, s, BN, BK, tl.float32, DEQ)
+    return acc + lo.to(tl.float32) * a_even[None, :] + hi.to(tl.float32) * a_odd[None, :]
+
+
+@triton.jit
+def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn, BN: tl.constexpr,
+                BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr):
+    """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
+    rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
+    weights in registers into [BN, BK/2] partial sums, reduced across threads once at the end."""
+    acc = tl.zeros([BN, BK // 2], tl.float32)
+    k_full = K // BK * BK
+    for k0 in range(0, k_full, BK):
+        acc = _gemv_fma(acc, _activation_row(a_ptr, k0, K, BK, False),
+                        _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK, False, BLOCKED),
+                        _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, False), BN, BK, DEQ)
+    if k_full < K:
+        acc = _gemv_fma(acc, _activation_row(a_ptr, k_full, K, BK, True),
+                        _packed_bytes(blocks_ptr, n, nmask, k_full, K, stride_bn, BK, True, BLOCKED),
+                        _scales(scales_ptr, n, nmask, k_full, K, stride_sn, BN, BK, False, True), BN, BK, DEQ)
+    return tl.sum(acc, axis=1)
+
+
+@triton.jit
+def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn, stride_wse,
+               stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
+               BLOCKED: tl.constexpr):
+    """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at a_row_ptr, rows
+    program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
+    p = tl.program_id(1)
+    e = tl.load(idx_ptr + p).to(tl.int64)
+    n = tl.program_id(0) * BN + tl.arange(0, BN)
+    nmask = n < N
+    acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
+                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED)
+    return acc + tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32), n, nmask
+
+
+@triton.jit
+def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stride_x, stride_wbe, stride_wbn,
+                        stride_wse, stride_wsn, stride_be, limit, alpha, TOPK: tl.constexpr, BN: tl.constexpr,
+                        BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
+    """Program (N tile, pair) -> h[pair, N tile / 2]: the pair's token row through its expert's gate/up rows,
+    bias and SwiGLU."""
+    wait_for_previous(PDL)
+    p = tl.program_id(1)
+    acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
+                               stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED)
+    gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
+    cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
+    tl.store(h_ptr + p.to(tl.int64) * (N // 2) + cols, _swiglu(gate, up, limit, alpha).to(h_ptr.dtype.element_ty),
+             mask=cols < N // 2)
+
+
+@triton.jit
+def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, stride_wbe, stride_wbn,
+                          stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
+                          BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
+    """Program (N tile, pair) -> y[pair, N tile]: the pair's h row through its expert's down rows, bias, times
+    the pair's routing weight."""
+    wait_for_previous(PDL)
+    p = tl.program_id(1).to(tl.int64)
+    acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
+                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED)
+    tl.store(y_ptr + p * N + n, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty), mask=nmask)
+
+
 @triton.jit(do_not_specialize=["P"])
 def _sum_k_kernel(y_ptr, out_ptr, N, P, SPLIT: tl.constexpr, TOPK: tl.constexpr, BLOCK: tl.constexpr,
                   PDL: tl.constexpr = False):
@@ -604,10 +697,22 @@ def _group_pairs(idx: torch.Tensor, EP: int) -> tuple[torch.Tensor, torch.Tensor
     return counts, sorted_pairs
 
 
+GEMV_PAIRS = 8  # up to 2 tokens: few rows per expert, and experts rarely shared
+
+
 def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.device) -> tuple[dict, dict]:
     """(up, down) tile configs, picked by `python -m moechat.kernels.bench --sweep moe` on an H100 (bench/NOTES.md).
     Decode (a row or a few per expert): a 16-row tile and narrow N tiles spread the weight stream over every SM;
-    a few dozen rows per expert: mid tiles; prefill: big tiles for tensor-core reuse."""
+    a few dozen rows per expert: mid tiles; prefill: big tiles for tensor-core reuse. Up to GEMV_PAIRS pairs:
+    CUDA-core GEMVs (_moe_pairs_gemv)."""
+    if pairs <= GEMV_PAIRS:
+        if device.type != "cuda":  # the tests' K of 64 and 96: a loop and a tail
+            gemv = dict(GEMV=True, BN=16, BK=64, num_warps=1, num_stages=1)
+            return gemv, gemv
+        # H100, T=1: 39.7 us a layer (graph, 4 layers cycled) against 45.8 for the MMA tiles below; T=2 70.5 / 74.8;
+        # one warp per up program (no barrier in the activations' layout change): 26.3 -> 24.3 us
+        return (dict(GEMV=True, BN=16, BK=256, num_warps=1, num_stages=1),
+                dict(GEMV=True, BN=16, BK=512, num_warps=2, num_stages=1))
     if device.type != "cuda":
         small = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96 in the tests: a K tail
         return small, small
@@ -615,10 +720,6 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         safe = dict(BM=16 if pairs <= 4 * num_experts else 64, BN=64, BK=64, num_warps=4, num_stages=2)
         return safe, safe
     rows = pairs / num_experts
-    if pairs <= 8:  # T=1 and 2: bound by the warps' issue latency (bench/NOTES.md, sessions 3 and 4); split
-        # over K, the up tile keeps twice the programs in flight: T=1 up 29.0 -> 25.2 us + 2.3 us to finish
-        return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SPLIT=2),
-                dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3, SPLIT=2, EARLY=True))  # T=1 19.3 -> 16.1 us
     if rows <= 2:  # T=8: BK 64 with 4 warps (up) and a split down measured faster alone, slower in the table
         return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3),
                 dict(BM=16, BN=64, BK=64, num_warps=2, num_stages=3, SWAP=True))
@@ -735,10 +836,13 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     dev = x.device
     deq = _dequant_mode(x, experts)
     b1, b2 = experts["w1_bias"], experts["w2_bias"]
+    configs = configs or _configs(P, E, x.dtype, dev)
+    if configs[0].get("GEMV"):
+        return _moe_pairs_gemv(x, weights, idx, experts, limit, deq, *configs)
     EP = triton.next_power_of_2(E)
     counts, sorted_pairs = groups or _group_pairs(idx, EP)
     defaults = {"SWAP": False, "S32": False, "AHEAD": False, "EARLY": False}
-    up, down = ({**defaults, **c} for c in (configs or _configs(P, E, x.dtype, dev)))
+    up, down = ({**defaults, **c} for c in configs)
     s32_up = up.pop("S32") and _word_scales(w1s, up["BK"])
     s32_down = down.pop("S32") and _word_scales(w2s, down["BK"])
     prec = mma_precision(x.dtype)
@@ -766,4 +870,26 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         h, sorted_pairs, counts, weights.contiguous(), w2b, w2s, b2, y, I, H, E, P, k_chunk,
         w2b.stride(0), stride_2n, w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
         S32=s32_down, BLOCKED=blocked_2, **down, **launch_options(dev))
+    return y
+
+
+def _moe_pairs_gemv(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float, deq: int,
+                    up: dict, down: dict) -> torch.Tensor:
+    """moe_pairs for a row or two per expert: each pair streams its own expert (a shared expert is read twice),
+    up and down as CUDA-core GEMVs, no grouping, no K splits -> y [1, T * k, H]."""
+    T, H = x.shape
+    w1b, w1s, w2b, w2s = experts["w1_blocks"], experts["w1_scales"], experts["w2_blocks"], experts["w2_scales"]
+    b1, b2 = experts["w1_bias"], experts["w2_bias"]
+    (N1, stride_1n, blocked_1), (_, stride_2n, blocked_2) = _rows_layout(w1b), _rows_layout(w2b)
+    I, P, dev = N1 // 2, idx.numel(), x.device
+    flat = idx.reshape(-1).contiguous()
+    up, down = ({k: v for k, v in c.items() if k != "GEMV"} for c in (up, down))
+    h = torch.empty((P, I), dtype=x.dtype, device=dev)
+    _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
+        x, flat, w1b, w1s, b1, h, H, N1, x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
+        b1.stride(0), limit, SWIGLU_ALPHA, TOPK=idx.shape[1], DEQ=deq, BLOCKED=blocked_1, **up, **launch_options(dev))
+    y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
+    _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
+        h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
+        w2s.stride(1), b2.stride(0), DEQ=deq, BLOCKED=blocked_2, **down, **launch_options(dev))
     return y

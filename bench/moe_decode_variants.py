@@ -60,8 +60,8 @@ def variants(T: int) -> list[tuple[dict, dict]]:
         mma = (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SPLIT=2),
                dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3, SPLIT=2, EARLY=True))
         gemv = dict(GEMV=True, num_stages=1)
-        tiles = [dict(gemv, BN=bn, BK=bk, num_warps=w) for bn, bk, w in ((16, 128, 1), (16, 256, 2), (16, 512, 2),
-                                                                         (64, 256, 8))]
+        tiles = [dict(gemv, BN=bn, BK=bk, num_warps=w) for bn, bk, w in ((16, 256, 1), (16, 512, 2), (16, 256, 4),
+                                                                         (16, 1024, 4), (32, 512, 4))]
         return [(up, down), mma] + [(c, down) for c in tiles] + [(up, c) for c in tiles]
     elif T <= 8:
         pairs += [({"BK": 256}, {}), ({}, {"BK": 128})]

@@ -16,7 +16,9 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),
 def test_graph_replay_equals_eager(dtype):
     tok = Tokenizer()
     prompts = [tok.encode(f"Request {i}: " + "tell me about the sea " * (i + 1)) for i in range(11)]  # pads 11 -> 16
-    params = SamplingParams(temperature=0.0, max_tokens=24, stop_token_ids=())
+    # greedy and seeded sampled rows in one batch (run ahead: each step's tokens fed back on the device)
+    params = [SamplingParams(temperature=0.0, max_tokens=24, stop_token_ids=()) if i % 3 else
+              SamplingParams(temperature=0.9, top_p=0.95, seed=i, max_tokens=24, stop_token_ids=()) for i in range(11)]
     outs = {}
     for graphs in (False, True):
         e = LLMEngine(EngineArgs(model="synthetic:tiny", device="cuda", dtype=dtype, kv_cache_gb=0.5,

@@ -92,7 +92,9 @@ class ModelRunner:
     def run(self, chunks: list[ScheduledChunk], device_tokens: torch.Tensor | None = None) -> torch.Tensor:
         """float32 logits, one row per chunk that samples, in chunk order. `device_tokens`: the chunks' token
         ids as a device tensor, for a decode step launched before its tokens reached the host."""
-        if self.graphs is not None and all(c.length == 1 for c in chunks) and len(chunks) <= self.graphs.max_batch:
+        # a graph computes every row's logits: only for steps where every chunk is one token that samples
+        if self.graphs is not None and all(c.length == 1 and c.samples for c in chunks) \
+                and len(chunks) <= self.graphs.max_batch:
             bs = self.kv.block_size
             seqs = [c.seq for c in chunks]
             pos = [c.start for c in chunks]

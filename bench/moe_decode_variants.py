@@ -60,11 +60,13 @@ def variants(T: int) -> list[tuple[dict, dict]]:
         mma = (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SPLIT=2),
                dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3, SPLIT=2, EARLY=True))
         gemv = dict(GEMV=True, num_stages=1)
-        tiles = [dict(gemv, BN=bn, BK=bk, num_warps=w) for bn, bk, w in ((16, 256, 1), (16, 512, 2), (16, 256, 4),
-                                                                         (16, 1024, 4), (32, 512, 4))]
-        return [(up, down), mma] + [(c, down) for c in tiles] + [(up, c) for c in tiles]
+        ups = [dict(gemv, BN=bn, BK=bk, num_warps=w) for bn, bk, w in ((8, 256, 1), (8, 512, 1), (16, 128, 1))]
+        downs = [dict(gemv, BN=bn, BK=bk, num_warps=w) for bn, bk, w in ((8, 512, 1), (16, 512, 1), (8, 1024, 2),
+                                                                         (32, 512, 2))]
+        return [(up, down), mma] + [(c, down) for c in ups] + [(up, c) for c in downs]
     elif T <= 8:
-        pairs += [({"BK": 256}, {}), ({}, {"BK": 128})]
+        pairs += [({"BK": 256}, {}), ({}, {"BK": 128}), ({"SWAP": True}, {}), ({"BN": 32}, {}), ({"num_warps": 4}, {}),
+                  ({}, {"BN": 32}), ({}, {"num_warps": 4}), ({}, {"SWAP": False})]
     elif T >= 512:  # ~64-256 rows per expert: 64-row tiles waste less of an expert's last tile than 128-row ones
         mid = dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3, S32=True)
         pairs += [(mid, mid), (dict(mid, BN=256, num_warps=8), mid), (mid, {})]

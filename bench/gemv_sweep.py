@@ -1,6 +1,6 @@
 """One-row GEMV tiles of the attention projections (gpt-oss-20b's qkv and o-projection, bf16) beyond the session-3
-sweep: longer K steps (2048, 4096: fewer round trips per program) and narrower bands. Graph-replay microseconds,
-4 weights cycled; cuBLAS for reference.
+sweep: longer K steps (fewer round trips per program), narrower and wider bands, one-warp programs (session 6:
+one warp per program sped up the MoE's GEMV). Graph-replay microseconds, 4 weights cycled; cuBLAS for reference.
     PYTHONPATH=$PWD python3 bench/gemv_sweep.py"""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ def main() -> None:
         us = graph_us([lambda w=w: torch.nn.functional.linear(x, w, b) for w in ws])
         print(f"{name} cuBLAS: {us:.1f} us")
         current = linear_triton._config(1, K)
-        for cfg in [current] + [dict(BN=bn, BK=bk, num_warps=w) for bn in (1, 2, 4) for bk in (1024, 2048, 4096)
-                                for w in (2, 4, 8) if bk <= 2 * K]:
+        for cfg in [current] + [dict(BN=bn, BK=bk, num_warps=w) for bn in (1, 2, 4, 8) for bk in (512, 1024, 2048)
+                                for w in (1, 2) if bk <= 2 * K]:
             try:
                 us = graph_us([lambda w=w: linear_triton.linear(x, w, b, cfg) for w in ws])
             except Exception as e:  # too many registers or shared memory

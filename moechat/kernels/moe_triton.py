@@ -12,8 +12,9 @@ moe:   pairs (token, slot) are counted per expert and scattered into expert orde
 Each GEMM program finds its (expert, rows) from the per-expert counts, so the grid is a static bound:
 min(pairs, ceil(pairs / BM) + experts) row tiles, the extras exit at once. Decode-sized batches use a
 16-row tile; prefill uses large tiles. One or two tokens skip the grouping: each pair streams its expert
-through CUDA-core GEMVs (up with SwiGLU, then down times the routing weight), no tensor cores. A tile config may also transpose the product (SWAP) and read scale rows
-as 32-bit words (S32); _configs picks per size from the H100 sweep. On the GPU the engine stores the packed
+through CUDA-core GEMVs (up with SwiGLU, then down times the routing weight), no tensor cores. A tile config
+may also transpose the product (SWAP) and read scale rows as 32-bit words (S32); _configs picks per size from
+the H100 sweep. On the GPU the engine stores the packed
 weights in 16-row blocks of 512-byte chunks (block_rows); the kernels also read row-major ones.
 """
 
@@ -591,16 +592,18 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
 
 
 @triton.jit
-def _activation_row(a_ptr, k0, K, BK: tl.constexpr, MASK_K: tl.constexpr):
+def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
+               BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
+    """acc [BN, BK/2] + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail).
+    Every load is issued before the activations' layout change, whose barrier would otherwise wait out the
+    activation load before the weight loads go (H100, T=1: 38.9 against 42.9 us a layer)."""
     kk = k0 + tl.arange(0, BK)
     if MASK_K:
-        return tl.load(a_ptr + kk, mask=kk < K, other=0.0)
-    return tl.load(a_ptr + kk)
-
-
-@triton.jit
-def _gemv_fma(acc, a, packed, s, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr):
-    """acc [BN, BK/2] + the K step's dequantized weights times their activations a [BK]."""
+        a = tl.load(a_ptr + kk, mask=kk < K, other=0.0)
+    else:
+        a = tl.load(a_ptr + kk)
+    packed = _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK, MASK_K, BLOCKED)
+    s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
     a_even, a_odd = a.to(tl.float32).reshape([BK // 2, 2]).split()
     lo, hi = _dequant(packed, s, BN, BK, tl.float32, DEQ)
     return acc + lo.to(tl.float32) * a_even[None, :] + hi.to(tl.float32) * a_odd[None, :]
@@ -615,13 +618,11 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
     acc = tl.zeros([BN, BK // 2], tl.float32)
     k_full = K // BK * BK
     for k0 in range(0, k_full, BK):
-        acc = _gemv_fma(acc, _activation_row(a_ptr, k0, K, BK, False),
-                        _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK, False, BLOCKED),
-                        _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, False), BN, BK, DEQ)
+        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
+                         False, BLOCKED)
     if k_full < K:
-        acc = _gemv_fma(acc, _activation_row(a_ptr, k_full, K, BK, True),
-                        _packed_bytes(blocks_ptr, n, nmask, k_full, K, stride_bn, BK, True, BLOCKED),
-                        _scales(scales_ptr, n, nmask, k_full, K, stride_sn, BN, BK, False, True), BN, BK, DEQ)
+        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK, DEQ,
+                         True, BLOCKED)
     return tl.sum(acc, axis=1)
 
 
@@ -629,8 +630,8 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
 def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn, stride_wse,
                stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
                BLOCKED: tl.constexpr):
-    """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at a_row_ptr, rows
-    program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
+    """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at
+    a_row_ptr, rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
     p = tl.program_id(1)
     e = tl.load(idx_ptr + p).to(tl.int64)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
@@ -705,7 +706,7 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     """(up, down) tile configs, picked by `python -m moechat.kernels.bench --sweep moe` on an H100 (bench/NOTES.md).
     Decode (a row or a few per expert): a 16-row tile and narrow N tiles spread the weight stream over every SM;
     a few dozen rows per expert: mid tiles; prefill: big tiles for tensor-core reuse. Up to GEMV_PAIRS pairs:
-    CUDA-core GEMVs (_moe_pairs_gemv)."""
+    CUDA-core GEMVs (moe_pairs' GEMV path)."""
     if pairs <= GEMV_PAIRS:
         if device.type != "cuda":  # the tests' K of 64 and 96: a loop and a tail
             gemv = dict(GEMV=True, BN=16, BK=64, num_warps=1, num_stages=1)
@@ -838,8 +839,18 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     deq = _dequant_mode(x, experts)
     b1, b2 = experts["w1_bias"], experts["w2_bias"]
     configs = configs or _configs(P, E, x.dtype, dev)
-    if configs[0].get("GEMV"):
-        return _moe_pairs_gemv(x, weights, idx, experts, limit, deq, *configs)
+    if configs[0].get("GEMV"):  # each pair streams its own expert (a shared expert is read twice): no grouping
+        up, down = ({k: v for k, v in c.items() if k != "GEMV"} for c in configs)
+        flat = idx.reshape(-1).contiguous()
+        h = torch.empty((P, I), dtype=x.dtype, device=dev)
+        _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
+            x, flat, w1b, w1s, b1, h, H, N1, x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
+            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=deq, BLOCKED=blocked_1, **up, **launch_options(dev))
+        y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
+        _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
+            h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
+            w2s.stride(1), b2.stride(0), DEQ=deq, BLOCKED=blocked_2, **down, **launch_options(dev))
+        return y
     EP = triton.next_power_of_2(E)
     counts, sorted_pairs = groups or _group_pairs(idx, EP)
     defaults = {"SWAP": False, "S32": False, "AHEAD": False, "EARLY": False}
@@ -871,26 +882,4 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         h, sorted_pairs, counts, weights.contiguous(), w2b, w2s, b2, y, I, H, E, P, k_chunk,
         w2b.stride(0), stride_2n, w2s.stride(0), w2s.stride(1), b2.stride(0), EP=EP, PREC=prec, DEQ=deq,
         S32=s32_down, BLOCKED=blocked_2, **down, **launch_options(dev))
-    return y
-
-
-def _moe_pairs_gemv(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float, deq: int,
-                    up: dict, down: dict) -> torch.Tensor:
-    """moe_pairs for a row or two per expert: each pair streams its own expert (a shared expert is read twice),
-    up and down as CUDA-core GEMVs, no grouping, no K splits -> y [1, T * k, H]."""
-    T, H = x.shape
-    w1b, w1s, w2b, w2s = experts["w1_blocks"], experts["w1_scales"], experts["w2_blocks"], experts["w2_scales"]
-    b1, b2 = experts["w1_bias"], experts["w2_bias"]
-    (N1, stride_1n, blocked_1), (_, stride_2n, blocked_2) = _rows_layout(w1b), _rows_layout(w2b)
-    I, P, dev = N1 // 2, idx.numel(), x.device
-    flat = idx.reshape(-1).contiguous()
-    up, down = ({k: v for k, v in c.items() if k != "GEMV"} for c in (up, down))
-    h = torch.empty((P, I), dtype=x.dtype, device=dev)
-    _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
-        x, flat, w1b, w1s, b1, h, H, N1, x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
-        b1.stride(0), limit, SWIGLU_ALPHA, TOPK=idx.shape[1], DEQ=deq, BLOCKED=blocked_1, **up, **launch_options(dev))
-    y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
-    _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
-        h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
-        w2s.stride(1), b2.stride(0), DEQ=deq, BLOCKED=blocked_2, **down, **launch_options(dev))
     return y

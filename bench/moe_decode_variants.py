@@ -56,17 +56,16 @@ def variants(T: int) -> list[tuple[dict, dict]]:
     """
     up, down = moe_triton._configs(T * TOP_K, EXPERTS, torch.bfloat16, torch.device("cuda"))
     pairs = [({}, {})]
-    if T <= 2:  # the MMA tiles these sizes took before the GEMVs (session 5), then GEMV tiles
-        mma = (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SPLIT=2),
-               dict(BM=16, BN=32, BK=256, num_warps=2, num_stages=3, SPLIT=2, EARLY=True))
-        gemv = dict(GEMV=True, num_stages=1)
-        ups = [dict(gemv, BN=bn, BK=bk, num_warps=w) for bn, bk, w in ((8, 256, 1), (8, 512, 1), (16, 128, 1))]
-        downs = [dict(gemv, BN=bn, BK=bk, num_warps=w) for bn, bk, w in ((8, 512, 1), (16, 512, 1), (8, 1024, 2),
-                                                                         (32, 512, 2))]
-        return [(up, down), mma] + [(c, down) for c in ups] + [(up, c) for c in downs]
-    elif T <= 8:
-        pairs += [({"BK": 256}, {}), ({}, {"BK": 128}), ({"SWAP": True}, {}), ({"BN": 32}, {}), ({"num_warps": 4}, {}),
-                  ({}, {"BN": 32}), ({}, {"num_warps": 4}), ({}, {"SWAP": False})]
+    if T <= 8:  # the GEMVs with fp16 products (the 1-2 token default since session 7) against the default tiles
+        gup, gdown = moe_triton._configs(moe_triton.GEMV_PAIRS, EXPERTS, torch.bfloat16, torch.device("cuda"))
+        # at 1-2 tokens session 6's bf16 dequantization, at 3-8 tokens the GEMVs' default tiles
+        base = [(up, down), (dict(up, DEQ=2), dict(down, DEQ=2)) if T <= 2 else (gup, gdown)]
+        # up BN/BK/warps/stages, then down: narrower rows give more one-warp programs, so more loads in flight
+        ups = [dict(GEMV=True, BN=bn, BK=bk, num_warps=w, num_stages=st) for bn, bk, w, st in
+               ((8, 256, 1, 1), (8, 512, 1, 1), (16, 512, 1, 1), (8, 128, 1, 1))[:4 if T <= 2 else 2]]
+        downs = [dict(GEMV=True, BN=bn, BK=bk, num_warps=w, num_stages=st) for bn, bk, w, st in
+                 ((8, 512, 1, 1), (8, 512, 2, 1), (8, 1024, 1, 1), (8, 256, 1, 1))[:4 if T <= 2 else 2]]
+        return base + [(c, gdown) for c in ups] + [(gup, c) for c in downs]
     elif T >= 512:  # ~64-256 rows per expert: 64-row tiles waste less of an expert's last tile than 128-row ones
         mid = dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3, S32=True)
         pairs += [(mid, mid), (dict(mid, BN=256, num_warps=8), mid), (mid, {})]

@@ -247,6 +247,20 @@ def test_gpu_moe_real_sizes(T):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("scale", [2.0 ** -9, 2.0 ** 9])
+def test_gpu_moe_gemv_activation_range(scale):
+    """The decode GEMVs' fp16 products (activations * 2^-6 in fp16, 32-weight sums in fp16) keep their accuracy
+    for activations hundreds of times smaller or larger than the usual (bf16, real sizes)."""
+    g = torch.Generator().manual_seed(3)
+    experts, x, router_w, router_b, k = real_size_inputs(2, g)
+    experts.update(w1_bias=torch.zeros_like(experts["w1_bias"]), w2_bias=torch.zeros_like(experts["w2_bias"]))
+    x = x * scale  # no biases: every output is the products' (the tolerance scales with the output)
+    weights, idx = route(x, router_w, router_b, k)
+    out, ref = moe(x, weights, idx, experts, LIMIT), moe_ref(x, weights, idx.long(), experts, LIMIT)
+    assert (out.float() - ref.float()).abs().max() <= 2e-2 * ref.float().abs().max()
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("T", [1, 2, 8, 16, 17])  # 17: past one row block of the split route
 def test_gpu_add_rmsnorm_route_real_sizes(T):
     g = torch.Generator().manual_seed(50 + T)
@@ -277,10 +291,11 @@ def test_gpu_moe_tiles_and_dequant(T):
     for split in (1, 3, 8):
         close(moe(x, weights, idx, experts, LIMIT, configs=(mma, dict(mma, SPLIT=split))), ref, 2e-2)
         close(moe(x, weights, idx, experts, LIMIT, configs=(dict(mma, SPLIT=split), mma)), ref, 2e-2)
-    gemv = dict(GEMV=True, num_stages=1)  # the decode GEMVs at any T (each pair reads its own expert)
-    for bn, bk, warps in ((16, 256, 1), (16, 512, 2), (64, 256, 8)):
-        cfg = dict(gemv, BN=bn, BK=bk, num_warps=warps)
-        close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
+    gemv = dict(GEMV=True, num_stages=1)  # the decode GEMVs at any T (each pair reads its own expert), with fp16
+    for bn, bk, warps in ((16, 256, 1), (16, 512, 2), (64, 256, 8)):  # products (default) or bf16 dequantization
+        for deq in (3, 2):
+            cfg = dict(gemv, BN=bn, BK=bk, num_warps=warps, DEQ=deq)
+            close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
     for cfg in moe_candidates(T):
         close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
     one_mul = dict(experts, max_scale=121)

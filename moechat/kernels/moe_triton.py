@@ -334,10 +334,32 @@ def _fp4_asm(one_mul: bool) -> str:
             + nibble("t0", "$2", "$5", True) + nibble("t1", "$3", "$6", True) + "}")
 
 
+def _fp4_dot_asm() -> str:
+    """PTX for 4 packed bytes ($2) and their fp16 activations, even columns ($3, $4) and odd ($5, $6) ->
+    each byte's low nibble * even + high nibble * odd as fp16 ($0, $1), the scale left out (the caller applies
+    it once per 32-weight group). Each nibble's magnitude indexes a byte table of fp16's high bytes (e2m1 values
+    are exact fp16 numbers whose low byte is zero) through prmt, whose other selector nibbles pick the table's
+    zero; a second prmt copies each sign bit (the top bit of a nibble at bit 7 or 15) over its byte. About 2.9
+    instructions per weight, two weights per fp16x2 multiply."""
+    def weights(out: str, src: str, sign_src: str, shift: bool, sign_sel: str) -> str:
+        sel = f"shr.b32 s, {src}, 16; and.b32 s, s, 0x7070;" if shift else f"and.b32 s, {src}, 0x7070;"
+        return (f"{sel} prmt.b32 m, $7, lut1, s; prmt.b32 s, {sign_src}, 0, {sign_sel}; "
+                f"lop3.b32 {out}, s, 0x80008000, m, 0xEA;\n")  # (sign & 0x80008000) | magnitude
+    return ("{\n.reg .b32 q4, s, m, lo, hi, lut1;\n"
+            "mov.b32 lut1, 0x46444240; shl.b32 q4, $2, 4;\n"  # |e2m1| 0..7 -> fp16 >> 8 ($7: lut0)
+            + weights("lo", "q4", "q4", False, "0x9080") + weights("hi", "$2", "$2", False, "0x9080")
+            + "mul.rn.f16x2 $0, lo, $3; fma.rn.f16x2 $0, hi, $5, $0;\n"
+            + weights("lo", "q4", "q4", True, "0xB0A0") + weights("hi", "$2", "$2", True, "0xB0A0")
+            + "mul.rn.f16x2 $1, lo, $4; fma.rn.f16x2 $1, hi, $6, $1;\n}")
+
+
 BLOCK_ROWS = tl.constexpr(16)  # block_rows' layout: 16 rows x 32 bytes (2 scale groups) per contiguous chunk
 CHUNK_BYTES = tl.constexpr(32)
 _FP4_ASM = tl.constexpr(_fp4_asm(False))
 _FP4_ASM_ONE_MUL = tl.constexpr(_fp4_asm(True))
+_FP4_DOT_ASM = tl.constexpr(_fp4_dot_asm())
+DOT_ACT_SCALE = tl.constexpr(6)  # DEQ 3's fp16 activations are a * 2^-6: sums of 32 products stay finite up to
+# |a| ~ 21k, products stay normal down to |w * a| ~ 2^-8
 
 
 @triton.jit
@@ -594,7 +616,8 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
 @triton.jit
 def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
                BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
-    """acc [BN, BK/2] + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail).
+    """acc + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail); acc is
+    [BN, BK/32] (a partial sum per 32-weight group) for DEQ 3, else [BN, BK/2].
     Every load is issued before the activations' layout change, whose barrier would otherwise wait out the
     activation load before the weight loads go (H100, T=1: 38.9 against 42.9 us a layer)."""
     kk = k0 + tl.arange(0, BK)
@@ -604,9 +627,24 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
         a = tl.load(a_ptr + kk)
     packed = _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK, MASK_K, BLOCKED)
     s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
-    a_even, a_odd = a.to(tl.float32).reshape([BK // 2, 2]).split()
-    lo, hi = _dequant(packed, s, BN, BK, tl.float32, DEQ)
-    return acc + lo.to(tl.float32) * a_even[None, :] + hi.to(tl.float32) * a_odd[None, :]
+    if DEQ == 3:  # fp16 products of (weight, activation) pairs, summed per group in fp16, then scaled in fp32
+        a_even, a_odd = (a.to(tl.float32) * (1.0 / (1 << DOT_ACT_SCALE))).to(tl.float16).reshape([BK // 2, 2]).split()
+        # the table's low word as an operand ORed with a zero ptxas cannot prove (K >= 0), so the register is kept;
+        # a literal gets rematerialized before every prmt (49 more instructions a K step)
+        lut = tl.full([BN, BK // 2], 0x3E3C3800, tl.uint32) | (K < 0).to(tl.uint32)
+        part = tl.inline_asm_elementwise(
+            _FP4_DOT_ASM, "=r,=r,r,r,r,r,r,r,r,r,r",
+            [packed, tl.broadcast_to(a_even[None, :], [BN, BK // 2]), tl.broadcast_to(a_odd[None, :], [BN, BK // 2]),
+             lut],
+            dtype=tl.float16, is_pure=True, pack=4)
+        group = tl.sum(part.reshape([BN, BK // 32, 16]), axis=2)
+        scale = ((s.to(tl.int32) + DOT_ACT_SCALE) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
+        acc += group.to(tl.float32) * scale
+    else:
+        a_even, a_odd = a.to(tl.float32).reshape([BK // 2, 2]).split()
+        lo, hi = _dequant(packed, s, BN, BK, tl.float32, DEQ)
+        acc += lo.to(tl.float32) * a_even[None, :] + hi.to(tl.float32) * a_odd[None, :]
+    return acc
 
 
 @triton.jit
@@ -614,8 +652,9 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
                 BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr):
     """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
-    weights in registers into [BN, BK/2] partial sums, reduced across threads once at the end."""
-    acc = tl.zeros([BN, BK // 2], tl.float32)
+    weights in registers into partial sums, reduced across threads once at the end. DEQ: _dequant's modes, or 3
+    (bf16 on the GPU): _fp4_dot_asm's fp16 products, summed per group, the group scale applied in fp32."""
+    acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
     k_full = K // BK * BK
     for k0 in range(0, k_full, BK):
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
@@ -712,9 +751,11 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
             gemv = dict(GEMV=True, BN=16, BK=64, num_warps=1, num_stages=1)
             return gemv, gemv
         # H100, T=1: 39.7 us a layer (graph, 4 layers cycled) against 45.8 for the MMA tiles below; T=2 70.5 / 74.8;
-        # one warp per up program (no barrier in the activations' layout change): 26.3 -> 24.3 us
-        return (dict(GEMV=True, BN=16, BK=256, num_warps=1, num_stages=1),
-                dict(GEMV=True, BN=16, BK=512, num_warps=2, num_stages=1))
+        # one warp per program (no barrier in the activations' layout change): up 26.3 -> 24.3 us. H200, fp16
+        # products: 8-row programs (twice the programs, so twice the loads in flight) with long K steps, T=1
+        # up 23.2 -> 22.3, down 13.4 -> 12.9 us; T=2 up 41.3 -> 37.2, down 23.9 -> 23.1
+        return (dict(GEMV=True, BN=8, BK=512, num_warps=1, num_stages=1),
+                dict(GEMV=True, BN=8, BK=1024, num_warps=1, num_stages=1))
     if device.type != "cuda":
         small = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96 in the tests: a K tail
         return small, small
@@ -840,16 +881,17 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     b1, b2 = experts["w1_bias"], experts["w2_bias"]
     configs = configs or _configs(P, E, x.dtype, dev)
     if configs[0].get("GEMV"):  # each pair streams its own expert (a shared expert is read twice): no grouping
-        up, down = ({k: v for k, v in c.items() if k != "GEMV"} for c in configs)
+        # fp16 products (DEQ 3) where the PTX runs; a config's DEQ overrides it (benchmark comparisons)
+        up, down = ({"DEQ": 3 if deq else 0, **{k: v for k, v in c.items() if k != "GEMV"}} for c in configs)
         flat = idx.reshape(-1).contiguous()
         h = torch.empty((P, I), dtype=x.dtype, device=dev)
         _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
             x, flat, w1b, w1s, b1, h, H, N1, x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
-            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=deq, BLOCKED=blocked_1, **up, **launch_options(dev))
+            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, BLOCKED=blocked_1, **up, **launch_options(dev))
         y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
         _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
             h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
-            w2s.stride(1), b2.stride(0), DEQ=deq, BLOCKED=blocked_2, **down, **launch_options(dev))
+            w2s.stride(1), b2.stride(0), BLOCKED=blocked_2, **down, **launch_options(dev))
         return y
     EP = triton.next_power_of_2(E)
     counts, sorted_pairs = groups or _group_pairs(idx, EP)

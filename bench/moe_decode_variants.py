@@ -56,17 +56,16 @@ def variants(T: int) -> list[tuple[dict, dict]]:
     """
     up, down = moe_triton._configs(T * TOP_K, EXPERTS, torch.bfloat16, torch.device("cuda"))
     pairs = [({}, {})]
-    if T <= 8:  # the GEMVs with fp16 products (the 1-2 token default since session 7) against the default tiles
+    if T <= 8:  # GEMV tiles (the 1-2 token default) against the default tiles
         gup, gdown = moe_triton._configs(moe_triton.GEMV_PAIRS, EXPERTS, torch.bfloat16, torch.device("cuda"))
-        # at 1-2 tokens session 6's bf16 dequantization, at 3-8 tokens the GEMVs' default tiles
-        base = [(up, down), (dict(up, DEQ=2), dict(down, DEQ=2)) if T <= 2 else (gup, gdown)]
+        base = [(up, down)] if T <= 2 else [(up, down), (gup, gdown)]
         # up BN/BK/warps/stages, then down: narrower rows give more one-warp programs, so more loads in flight
         ups = [dict(GEMV=True, BN=bn, BK=bk, num_warps=w, num_stages=st) for bn, bk, w, st in
                ((8, 256, 1, 1), (8, 512, 1, 1), (16, 512, 1, 1), (8, 128, 1, 1))[:4 if T <= 2 else 2]]
         downs = [dict(GEMV=True, BN=bn, BK=bk, num_warps=w, num_stages=st) for bn, bk, w, st in
                  ((8, 512, 1, 1), (8, 512, 2, 1), (8, 1024, 1, 1), (8, 256, 1, 1))[:4 if T <= 2 else 2]]
         return base + [(c, gdown) for c in ups] + [(gup, c) for c in downs]
-    elif T >= 512:  # ~64-256 rows per expert: 64-row tiles waste less of an expert's last tile than 128-row ones
+    if T >= 512:  # ~64-256 rows per expert: 64-row tiles waste less of an expert's last tile than 128-row ones
         mid = dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3, S32=True)
         pairs += [(mid, mid), (dict(mid, BN=256, num_warps=8), mid), (mid, {})]
     return [(dict(up, **u), dict(down, **d)) for u, d in pairs]

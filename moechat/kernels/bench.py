@@ -205,13 +205,12 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
         us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)])
         tab.add("moe", f"T={T} ({used:.0f}E)", us, nbytes, flops)
         if T in (1, 8, 256, 8192):  # the dequantization with two multiplies; scale rows read byte by byte
-            variants = [("moe 2-mul dequant", [dict(ex, max_scale=255) for ex in layers]),
-                        ("moe row-major", [dict(ex, **{k: moe_triton.row_major(ex[k])
-                                                           for k in ("w1_blocks", "w2_blocks")}) for ex in layers])]
-            if T * TOP_K > moe_triton.GEMV_PAIRS:  # the GEMVs read scale bytes anyway
-                variants.append(("moe byte scales", [dict(ex, **{k: ex[k].contiguous()
-                                                                 for k in ("w1_scales", "w2_scales")})
-                                                     for ex in layers]))
+            variants = [("moe row-major", [dict(ex, **{k: moe_triton.row_major(ex[k])
+                                                       for k in ("w1_blocks", "w2_blocks")}) for ex in layers])]
+            if T * TOP_K > moe_triton.GEMV_PAIRS:  # the GEMVs read scale bytes and apply scales in fp32 anyway
+                variants += [("moe 2-mul dequant", [dict(ex, max_scale=255) for ex in layers]),
+                             ("moe byte scales", [dict(ex, **{k: ex[k].contiguous()
+                                                              for k in ("w1_scales", "w2_scales")}) for ex in layers])]
             for name, exs in variants:
                 us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(exs, routes)])
                 tab.add(name, f"T={T} ({used:.0f}E)", us, nbytes, flops)

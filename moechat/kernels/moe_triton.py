@@ -12,7 +12,8 @@ moe:   pairs (token, slot) are counted per expert and scattered into expert orde
 Each GEMM program finds its (expert, rows) from the per-expert counts, so the grid is a static bound:
 min(pairs, ceil(pairs / BM) + experts) row tiles, the extras exit at once. Decode-sized batches use a
 16-row tile; prefill uses large tiles. One or two tokens skip the grouping: each pair streams its expert
-through CUDA-core GEMVs (up with SwiGLU, then down times the routing weight), no tensor cores. A tile config
+through CUDA-core GEMVs (up with SwiGLU, then down times the routing weight), no tensor cores, multiplying
+fp16 weight/activation pairs. A tile config
 may also transpose the product (SWAP) and read scale rows as 32-bit words (S32); _configs picks per size from
 the H100 sweep. On the GPU the engine stores the packed
 weights in 16-row blocks of 512-byte chunks (block_rows); the kernels also read row-major ones.
@@ -640,9 +641,9 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
         group = tl.sum(part.reshape([BN, BK // 32, 16]), axis=2)
         scale = ((s.to(tl.int32) + DOT_ACT_SCALE) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
         acc += group.to(tl.float32) * scale
-    else:
+    else:  # portable: the interpreter, fp16/fp32 activations
         a_even, a_odd = a.to(tl.float32).reshape([BK // 2, 2]).split()
-        lo, hi = _dequant(packed, s, BN, BK, tl.float32, DEQ)
+        lo, hi = _dequant(packed, s, BN, BK, tl.float32, 0)
         acc += lo.to(tl.float32) * a_even[None, :] + hi.to(tl.float32) * a_odd[None, :]
     return acc
 
@@ -652,8 +653,9 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
                 BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr):
     """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
-    weights in registers into partial sums, reduced across threads once at the end. DEQ: _dequant's modes, or 3
-    (bf16 on the GPU): _fp4_dot_asm's fp16 products, summed per group, the group scale applied in fp32."""
+    weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable, or 3 (bf16
+    on the GPU): _fp4_dot_asm's fp16 products, summed per group, the group scale applied in fp32 (4.0 SASS
+    instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use)."""
     acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
     k_full = K // BK * BK
     for k0 in range(0, k_full, BK):
@@ -881,17 +883,17 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     b1, b2 = experts["w1_bias"], experts["w2_bias"]
     configs = configs or _configs(P, E, x.dtype, dev)
     if configs[0].get("GEMV"):  # each pair streams its own expert (a shared expert is read twice): no grouping
-        # fp16 products (DEQ 3) where the PTX runs; a config's DEQ overrides it (benchmark comparisons)
-        up, down = ({"DEQ": 3 if deq else 0, **{k: v for k, v in c.items() if k != "GEMV"}} for c in configs)
+        up, down = ({k: v for k, v in c.items() if k != "GEMV"} for c in configs)
+        gemv_deq = 3 if deq else 0  # fp16 products where the PTX runs
         flat = idx.reshape(-1).contiguous()
         h = torch.empty((P, I), dtype=x.dtype, device=dev)
         _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
             x, flat, w1b, w1s, b1, h, H, N1, x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
-            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, BLOCKED=blocked_1, **up, **launch_options(dev))
+            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, **up, **launch_options(dev))
         y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
         _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
             h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
-            w2s.stride(1), b2.stride(0), BLOCKED=blocked_2, **down, **launch_options(dev))
+            w2s.stride(1), b2.stride(0), DEQ=gemv_deq, BLOCKED=blocked_2, **down, **launch_options(dev))
         return y
     EP = triton.next_power_of_2(E)
     counts, sorted_pairs = groups or _group_pairs(idx, EP)

@@ -13,10 +13,9 @@ Each GEMM program finds its (expert, rows) from the per-expert counts, so the gr
 min(pairs, ceil(pairs / BM) + experts) row tiles, the extras exit at once. Decode-sized batches use a
 16-row tile; prefill uses large tiles. One or two tokens skip the grouping: each pair streams its expert
 through CUDA-core GEMVs (up with SwiGLU, then down times the routing weight), no tensor cores, multiplying
-fp16 weight/activation pairs. A tile config
-may also transpose the product (SWAP) and read scale rows as 32-bit words (S32); _configs picks per size from
-the H100 sweep. On the GPU the engine stores the packed
-weights in 16-row blocks of 512-byte chunks (block_rows); the kernels also read row-major ones.
+fp16 weight/activation pairs. A tile config may also transpose the product (SWAP) and read scale rows as
+32-bit words (S32); _configs picks per size from the H100 and H200 sweeps. On the GPU the engine stores the
+packed weights in 16-row blocks of 512-byte chunks (block_rows); the kernels also read row-major ones.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Before the call: git show 4593e2f:moechat/kernels/moe_triton.py > .data/head_moe_triton.py (carry .data).
 # Session 7, run a (first on an H200): the decode GEMVs with fp16 products (DEQ 3): GPU tests, tile variants at
 # 1-8 tokens against session 6's bf16 dequantization and the MMA tiles, then the engine (single stream, TTFT,
 # batch 8/256) with this tree and with the last commit's MoE kernels (.data/head_moe_triton.py, carried).

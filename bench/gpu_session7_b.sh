@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Before the call: git show 4593e2f:moechat/kernels/moe_triton.py > .data/head_moe_triton.py (carry .data).
 # Session 7, run b (H200): per-kernel times of a batch-1 decode step in the engine with this tree's MoE GEMVs and
 # the last commit's (run a: engine 511.7 against 502.7 tok/s, while the variants put the bf16 GEMVs 15 us a layer
 # slower); GEMV pipelining variants at one token; the kernel table.

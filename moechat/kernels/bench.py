@@ -204,7 +204,7 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
         flops = 2 * T * TOP_K * (2 * INTER * HIDDEN + INTER * HIDDEN)
         us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)])
         tab.add("moe", f"T={T} ({used:.0f}E)", us, nbytes, flops)
-        if T in (1, 8, 256, 8192):  # the dequantization with two multiplies; scale rows read byte by byte
+        if T in (1, 8, 256, 8192):  # row-major weights; where the MMA tiles run, 2-mul dequantization, byte scales
             variants = [("moe row-major", [dict(ex, **{k: moe_triton.row_major(ex[k])
                                                        for k in ("w1_blocks", "w2_blocks")}) for ex in layers])]
             if T * TOP_K > moe_triton.GEMV_PAIRS:  # the GEMVs read scale bytes and apply scales in fp32 anyway

@@ -169,8 +169,8 @@ def test_moe_add_rmsnorm(T, configs):
 def check_add_rmsnorm_route(a, residual, norm_w, router_w, router_b, k, config, tol):
     """add_rmsnorm_route == add_rmsnorm_ref then route_ref of its h; where the route kernel grouped the pairs,
     the groups are the experts' counts and the pairs in expert order (stable), as moe_pairs would group them."""
-    h, total, (weights, idx, groups) = moe_triton.add_rmsnorm_route(a, residual, norm_w, 1e-5, router_w, router_b,
-                                                                    k, config)
+    h, total, (weights, idx, groups, _) = moe_triton.add_rmsnorm_route(a, residual, norm_w, 1e-5, router_w,
+                                                                       router_b, k, config)
     ref_h, ref_total = add_rmsnorm_ref(a, residual, norm_w, 1e-5)
     assert torch.equal(total, ref_total)
     close(h, ref_h, tol)
@@ -188,6 +188,40 @@ def check_add_rmsnorm_route(a, residual, norm_w, router_w, router_b, k, config, 
         assert torch.equal(counts[:E].long(), torch.bincount(idx.flatten().long(), minlength=E))
         assert torch.equal(order.long(), torch.argsort(idx.flatten(), stable=True))
     return groups
+
+
+def planes_ref(x: torch.Tensor) -> torch.Tensor:
+    """The decode GEMVs' activation planes of rows x [T, K], built from their definition: per 32-column group and
+    per 8-column word t, planes 0-3 hold the columns (0, 2), (4, 6), (1, 3), (5, 7) of that word, stored as
+    [group, plane, word, pair], in fp16 scaled by 2^-6."""
+    T, K = x.shape
+    words = x.float().view(T, K // 32, 4, 8)[..., [0, 2, 4, 6, 1, 3, 5, 7]].view(T, K // 32, 4, 4, 2)
+    return (words.transpose(2, 3) * 2.0 ** -moe_triton.DOT_ACT_SCALE.value).half().reshape(T, K)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_activation_planes(dtype):
+    """The planes kernel lays out each row's activations as the fp16 operand words of the GEMVs' PTX."""
+    x = torch.randn(3, 96, generator=torch.Generator().manual_seed(5)).to(DEV, dtype) * 40
+    planes = torch.empty(3, 96, dtype=torch.float16, device=DEV)
+    moe_triton._planes_kernel[(3,)](x, planes, 96, x.stride(0), KB=128)
+    assert torch.equal(planes, planes_ref(x))
+
+
+def test_add_rmsnorm_route_planes(monkeypatch):
+    """Where the decode GEMVs read planes (bf16 on the GPU; forced here) the split route's norm stores its output
+    as planes too, equal to the planes of the h it returns; batches that group their pairs get none."""
+    monkeypatch.setattr(moe_triton, "_gemv_dequant", lambda x: 3)
+    g = torch.Generator().manual_seed(9)
+    for T in (1, 2, 3):
+        a, residual = (torch.randn(T, 96, generator=g).to(DEV, torch.float16) for _ in range(2))
+        norm_w = (torch.rand(96, generator=g) + 0.5).to(DEV, torch.float16)
+        w, b = torch.randn(8, 96, generator=g).to(DEV, torch.float16), torch.randn(8, generator=g).to(DEV, torch.float16)
+        h, _, routing = moe_triton.add_rmsnorm_route(a, residual, norm_w, 1e-5, w, b, 4, SPLIT_ROUTE)
+        if T * 4 > moe_triton.GEMV_PAIRS:
+            assert routing.planes is None
+        else:
+            assert torch.equal(routing.planes, planes_ref(h))
 
 
 @pytest.mark.parametrize("T,dtype,config", [(1, torch.float32, SPLIT_ROUTE), (2, torch.float16, SPLIT_ROUTE),
@@ -210,7 +244,7 @@ def test_add_rmsnorm_route(T, dtype, config):
         assert torch.equal(check_add_rmsnorm_route(a, residual, norm_w, w, b, 4, config, tol)[1], groups[1])
         assert not moe_triton._ARRIVALS[a.device].any()
         experts = make_experts(8, 96, 64, dtype, g, 122, 129)
-        h, total, (weights, idx, _) = moe_triton.add_rmsnorm_route(a, residual, norm_w, 1e-5, w, b, 4, config)
+        h, total, (weights, idx, _, _) = moe_triton.add_rmsnorm_route(a, residual, norm_w, 1e-5, w, b, 4, config)
         grouped = moe_triton.moe_add_rmsnorm(h, weights, idx, experts, LIMIT, total, norm_w, 1e-5, groups)
         ungrouped = moe_triton.moe_add_rmsnorm(h, weights, idx, experts, LIMIT, total, norm_w, 1e-5)
         assert all(torch.equal(x, y) for x, y in zip(grouped, ungrouped))

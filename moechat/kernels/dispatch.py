@@ -83,5 +83,5 @@ class Ops:
         """add_rmsnorm(moe(x, ...), residual, norm_w, eps); the Triton path sums the k slots in the norm's pass."""
         if self.triton and "w1_blocks" in experts:
             return self._moe_add_rmsnorm(x, routing.weights, routing.experts, experts, limit, residual, norm_w, eps,
-                                         routing.groups)
+                                         routing.groups, routing.planes)
         return self.add_rmsnorm(self.moe(x, routing.weights, routing.experts, experts, limit), residual, norm_w, eps)

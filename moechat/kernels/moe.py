@@ -35,11 +35,13 @@ def route_ref(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, t
 
 class Routing(NamedTuple):
     """A batch's route: each token's k routing weights (fp32 [T, k]) and experts ([T, k]); groups, when the
-    route kernel also grouped the (token, slot) pairs by expert: (pairs per expert, pair ids in expert order)."""
+    route kernel also grouped the (token, slot) pairs by expert: (pairs per expert, pair ids in expert order);
+    planes, when it also stored the normed input as the Triton decode GEMVs' activation planes."""
 
     weights: torch.Tensor
     experts: torch.Tensor
     groups: tuple[torch.Tensor, torch.Tensor] | None = None
+    planes: torch.Tensor | None = None
 
 
 def add_rmsnorm_route_ref(x: torch.Tensor, residual: torch.Tensor, norm_w: torch.Tensor, eps: float,

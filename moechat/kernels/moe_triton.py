@@ -86,9 +86,10 @@ def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, 
 
 
 @triton.jit
-def _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, h_ptr, sum_ptr, T, k_lo, k_hi, K, eps, NR: tl.constexpr,
-                         KB: tl.constexpr):
-    """Columns k_lo:k_hi of (rmsnorm(a + res), a + res) for the T rows of width K (KB >= K), stored to h and sum.
+def _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, h_ptr, sum_ptr, planes_ptr, T, k_lo, k_hi, K, eps,
+                         NR: tl.constexpr, KB: tl.constexpr, PLANES: tl.constexpr):
+    """Columns k_lo:k_hi of (rmsnorm(a + res), a + res) for the T rows of width K (KB >= K), stored to h and sum
+    (PLANES: h also as the decode GEMVs' activation planes).
     Each split program of the route computes the rows' rstd for itself from whole rows (a few KB from L2), NR
     rows per pass: one pass at the sizes that take this path (a pass is a memory round trip, K-chunked loops
     were 21 us where the norm kernel takes 3)."""
@@ -104,20 +105,24 @@ def _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, h_ptr, sum_ptr, T, k_lo, k_
         rstd = tl.rsqrt(tl.sum(t * t, axis=1) / K + eps)[:, None]
         m &= mine[None, :]
         tl.store(sum_ptr + off, x, mask=m)
-        tl.store(h_ptr + off, (t * rstd * w).to(h_ptr.dtype.element_ty), mask=m)
+        h = (t * rstd * w).to(h_ptr.dtype.element_ty)
+        tl.store(h_ptr + off, h, mask=m)
+        if PLANES:
+            tl.store(planes_ptr + rows[:, None].to(tl.int64) * K + _plane_index(cols)[None, :], _plane_values(h),
+                     mask=m)
 
 
 @triton.jit(do_not_specialize=["T"])
 def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr, idx_ptr, T, K, E, stride_x,
                         stride_w, K_CHUNK, SPLIT, a_ptr, res_ptr, norm_w_ptr, sum_ptr, eps, counts_ptr, sorted_ptr,
-                        TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
-                        PREC: tl.constexpr, NORM: tl.constexpr, NR: tl.constexpr, KB: tl.constexpr,
-                        GROUP: tl.constexpr, GEP: tl.constexpr, PDL: tl.constexpr = False):
+                        planes_ptr, TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr,
+                        EP: tl.constexpr, PREC: tl.constexpr, NORM: tl.constexpr, NR: tl.constexpr, KB: tl.constexpr,
+                        GROUP: tl.constexpr, GEP: tl.constexpr, PLANES: tl.constexpr, PDL: tl.constexpr = False):
     """Split-K router logits for decode: program (row block, split) -> part[split, rows, :] (fp32). The last
     program of a row block to arrive sums the parts in split order (deterministic whatever the arrival order),
     picks, and resets the row block's arrival count for the next call: one kernel, no second launch.
     NORM: x (contiguous) is first computed here as rmsnorm(a + res), each program storing its K split of x and of
-    a + res (the residual add + norm before the MoE, without a kernel of its own).
+    a + res (the residual add + norm before the MoE, without a kernel of its own); PLANES: x also as planes.
     GROUP (one row block holds the batch): the last program also groups the pairs by expert (_group_in_order's
     counts and order, GEP experts) for moe_pairs, so the MoE needs no scatter kernel."""
     wait_for_previous(PDL)
@@ -128,7 +133,8 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
     k_lo = tl.multiple_of(tl.program_id(1) * K_CHUNK, BK)
     k_hi = tl.minimum(k_lo + K_CHUNK, K)
     if NORM:  # one row block (T <= BT)
-        _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, x_ptr, sum_ptr, T, k_lo, k_hi, K, eps, NR, KB)
+        _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, x_ptr, sum_ptr, planes_ptr, T, k_lo, k_hi, K, eps, NR, KB,
+                             PLANES)
         tl.debug_barrier()  # the columns stored by every thread before any reads them back below
     acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, k_hi, stride_x, stride_w, BT, BK, EP, PREC)
     tl.store(part_ptr + (tl.program_id(1) * T + rows[:, None]).to(tl.int64) * EP + ex[None, :], acc,
@@ -194,7 +200,8 @@ def add_rmsnorm_route(a: torch.Tensor, residual: torch.Tensor, norm_w: torch.Ten
                       config: dict | None = None) -> tuple[torch.Tensor, torch.Tensor, Routing]:
     """(h, a + residual, the route of h) with h = rmsnorm(a + residual): same contract as add_rmsnorm then route.
     Where the split route covers the batch with one row block (decode) its kernel also groups the pairs by expert
-    for moe_pairs (Routing.groups), and up to NORM_ROWS rows it does the add and the norm too."""
+    for moe_pairs (Routing.groups), and up to NORM_ROWS rows it does the add and the norm too, and stores h as
+    the decode GEMVs' activation planes as well (Routing.planes) where those will read them."""
     T, K = a.shape
     cfg = dict(config or _route_config(T, a.device))
     group = T * top_k > GEMV_PAIRS  # the GEMV path reads each pair's expert from the route itself
@@ -202,16 +209,18 @@ def add_rmsnorm_route(a: torch.Tensor, residual: torch.Tensor, norm_w: torch.Ten
         h, total = norm_triton.add_rmsnorm(a, residual, norm_w, eps)
         return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg, group=group))
     h, total = torch.empty_like(a), torch.empty_like(a)
+    planes = None if group or _gemv_dequant(a) != 3 else torch.empty((T, K), dtype=torch.float16, device=a.device)
     return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg, group=group,
-                                     norm=(a.contiguous(), residual.contiguous(), norm_w, eps, total)))
+                                     norm=(a.contiguous(), residual.contiguous(), norm_w, eps, total, planes)),
+                             planes=planes)
 
 
 def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_k: int, cfg: dict, group: bool,
            norm: tuple | None = None) -> tuple[torch.Tensor, torch.Tensor, tuple | None]:
     """route(), plus, if `group`, the pairs grouped by expert ((counts, sorted pairs), else None) when the split
-    kernel runs with one row block. norm = (a, residual, norm_w, eps, total): x (empty, contiguous) is written by
-    the split kernel as rmsnorm(a + residual) and total as a + residual first (add_rmsnorm_route checked it
-    applies)."""
+    kernel runs with one row block. norm = (a, residual, norm_w, eps, total, planes): x (empty, contiguous) is
+    written by the split kernel as rmsnorm(a + residual), total as a + residual and, unless None, planes as x's
+    activation planes first (add_rmsnorm_route checked it applies)."""
     T, K = x.shape
     E = router_w.shape[0]
     dev = x.device
@@ -234,12 +243,13 @@ def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_
     group = group and blocks == 1
     counts = torch.empty(triton.next_power_of_2(E), dtype=torch.int32, device=dev)
     sorted_pairs = torch.empty(T * top_k, dtype=torch.int32, device=dev)
-    a, residual, norm_w, eps, total = norm or (x, x, x, 0.0, x)
+    a, residual, norm_w, eps, total, planes = norm or (x, x, x, 0.0, x, None)
     _route_split_kernel[(blocks, split)](
         x, router_w, router_b, part, _arrivals(dev, blocks), weights, idx, T, K, E, x.stride(0),
-        router_w.stride(0), chunk, split, a, residual, norm_w, total, eps, counts, sorted_pairs, TOPK=top_k, KP=KP,
-        EP=EP, PREC=mma_precision(x.dtype), NORM=norm is not None, NR=triton.next_power_of_2(min(T, NORM_ROWS)),
-        KB=triton.next_power_of_2(K), GROUP=group, GEP=counts.numel(), **cfg, **launch_options(dev))
+        router_w.stride(0), chunk, split, a, residual, norm_w, total, eps, counts, sorted_pairs,
+        x if planes is None else planes, TOPK=top_k, KP=KP, EP=EP, PREC=mma_precision(x.dtype), NORM=norm is not None,
+        NR=triton.next_power_of_2(min(T, NORM_ROWS)), KB=triton.next_power_of_2(K), GROUP=group, GEP=counts.numel(),
+        PLANES=planes is not None, **cfg, **launch_options(dev))
     return weights, idx, (counts, sorted_pairs) if group else None
 
 
@@ -335,22 +345,24 @@ def _fp4_asm(one_mul: bool) -> str:
 
 
 def _fp4_dot_asm() -> str:
-    """PTX for 4 packed bytes ($2) and their fp16 activations, even columns ($3, $4) and odd ($5, $6) ->
-    each byte's low nibble * even + high nibble * odd as fp16 ($0, $1), the scale left out (the caller applies
-    it once per 32-weight group). Each nibble's magnitude indexes a byte table of fp16's high bytes (e2m1 values
-    are exact fp16 numbers whose low byte is zero) through prmt, whose other selector nibbles pick the table's
-    zero; a second prmt copies each sign bit (the top bit of a nibble at bit 7 or 15) over its byte. About 2.9
-    instructions per weight, two weights per fp16x2 multiply."""
-    def weights(out: str, src: str, sign_src: str, shift: bool, sign_sel: str) -> str:
+    """PTX for one 32-bit word of packed bytes ($1: 8 weights, byte j holding columns 2j and 2j+1) and its 8 fp16
+    activations as 4 words of pairs ($2: columns (0, 2), $3: (4, 6), $4: (1, 3), $5: (5, 7); the planes of
+    _plane_index) -> the sum of the 8 products in fp16 ($0), the scale left out (the caller applies it once per
+    32-weight group). Each nibble's magnitude indexes a byte table of fp16's high bytes (e2m1 values are exact
+    fp16 numbers whose low byte is zero; $6 the table's low word) through prmt, whose other selector nibbles pick
+    the table's zero; a second prmt copies each sign bit (the top bit of a nibble at bit 7 or 15) over its byte.
+    About 3 instructions per weight, two weights per fp16x2 multiply."""
+    def weights(out: str, src: str, shift: bool, sign_sel: str) -> str:
         sel = f"shr.b32 s, {src}, 16; and.b32 s, s, 0x7070;" if shift else f"and.b32 s, {src}, 0x7070;"
-        return (f"{sel} prmt.b32 m, $7, lut1, s; prmt.b32 s, {sign_src}, 0, {sign_sel}; "
+        return (f"{sel} prmt.b32 m, $6, lut1, s; prmt.b32 s, {src}, 0, {sign_sel}; "
                 f"lop3.b32 {out}, s, 0x80008000, m, 0xEA;\n")  # (sign & 0x80008000) | magnitude
-    return ("{\n.reg .b32 q4, s, m, lo, hi, lut1;\n"
-            "mov.b32 lut1, 0x46444240; shl.b32 q4, $2, 4;\n"  # |e2m1| 0..7 -> fp16 >> 8 ($7: lut0)
-            + weights("lo", "q4", "q4", False, "0x9080") + weights("hi", "$2", "$2", False, "0x9080")
-            + "mul.rn.f16x2 $0, lo, $3; fma.rn.f16x2 $0, hi, $5, $0;\n"
-            + weights("lo", "q4", "q4", True, "0xB0A0") + weights("hi", "$2", "$2", True, "0xB0A0")
-            + "mul.rn.f16x2 $1, lo, $4; fma.rn.f16x2 $1, hi, $6, $1;\n}")
+    return ("{\n.reg .b32 q4, s, m, lo, hi, lut1, acc;\n.reg .f16 x, y;\n"
+            "mov.b32 lut1, 0x46444240; shl.b32 q4, $1, 4;\n"  # |e2m1| 0..7 -> fp16 >> 8 ($6: lut0)
+            + weights("lo", "q4", False, "0x9080") + weights("hi", "$1", False, "0x9080")
+            + "mul.rn.f16x2 acc, lo, $2; fma.rn.f16x2 acc, hi, $4, acc;\n"
+            + weights("lo", "q4", True, "0xB0A0") + weights("hi", "$1", True, "0xB0A0")
+            + "fma.rn.f16x2 acc, lo, $3, acc; fma.rn.f16x2 acc, hi, $5, acc;\n"
+            "mov.b32 {x, y}, acc; add.rn.f16 $0, x, y;\n}")
 
 
 BLOCK_ROWS = tl.constexpr(16)  # block_rows' layout: 16 rows x 32 bytes (2 scale groups) per contiguous chunk
@@ -360,6 +372,7 @@ _FP4_ASM_ONE_MUL = tl.constexpr(_fp4_asm(True))
 _FP4_DOT_ASM = tl.constexpr(_fp4_dot_asm())
 DOT_ACT_SCALE = tl.constexpr(6)  # DEQ 3's fp16 activations are a * 2^-6: sums of 32 products stay finite up to
 # |a| ~ 21k, products stay normal down to |w * a| ~ 2^-8
+DOT_ACT_MUL = tl.constexpr(2.0 ** -DOT_ACT_SCALE.value)
 
 
 @triton.jit
@@ -394,12 +407,13 @@ def _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN: tl.constexpr, BK: tl.con
 
 
 @triton.jit
-def _packed_offsets(n, kb, stride_bn, BLOCKED: tl.constexpr):
-    """Byte offsets of rows n, row bytes kb in an expert's packed weights: row-major rows, or block_rows' layout
-    (16-row blocks, each stored as consecutive 512-byte chunks of 32 bytes per row)."""
+def _packed_offsets(n, kb, stride_bn, BLOCKED: tl.constexpr, CHUNK: tl.constexpr = CHUNK_BYTES):
+    """Offsets of rows n, row units kb in an expert's packed weights: row-major rows, or block_rows' layout
+    (16-row blocks, each stored as consecutive 512-byte chunks of 32 bytes per row). Units of bytes, or of
+    32-bit words (stride_bn in words, CHUNK = CHUNK_BYTES / 4)."""
     if BLOCKED:
-        return ((n // BLOCK_ROWS)[:, None] * stride_bn + (kb // CHUNK_BYTES)[None, :] * (BLOCK_ROWS * CHUNK_BYTES)
-                + (n % BLOCK_ROWS)[:, None] * CHUNK_BYTES + (kb % CHUNK_BYTES)[None, :])
+        return ((n // BLOCK_ROWS)[:, None] * stride_bn + (kb // CHUNK)[None, :] * (BLOCK_ROWS * CHUNK)
+                + (n % BLOCK_ROWS)[:, None] * CHUNK + (kb % CHUNK)[None, :])
     return n[:, None] * stride_bn + kb[None, :]
 
 
@@ -614,33 +628,63 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
 
 
 @triton.jit
-def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
+def _plane_index(c):
+    """Index (fp16 units) of column c in a row's activation planes: per 32-column group, 4 planes of 4 words (plane
+    q's word t at 4q + t), word t holding the fp16 pair of columns 8t + (0, 2), (4, 6), (1, 3), (5, 7) for planes
+    0-3: the activation operands of _fp4_dot_asm for packed word t, so the GEMV loads them as words, no shuffle."""
+    r = c % 8
+    return ((c // 32 * 4 + (r % 2) * 2 + r // 4) * 4 + c // 8 % 4) * 2 + r // 2 % 2
+
+
+@triton.jit
+def _planes_kernel(x_ptr, planes_ptr, K, stride_x, KB: tl.constexpr, PDL: tl.constexpr = False):
+    """Row program_id(0) of x -> its activation planes (fp16, scaled by 2^-DOT_ACT_SCALE), for the DEQ 3 GEMV."""
+    wait_for_previous(PDL)
+    r = tl.program_id(0).to(tl.int64)
+    c = tl.arange(0, KB)
+    x = tl.load(x_ptr + r * stride_x + c, mask=c < K, other=0.0)
+    tl.store(planes_ptr + r * K + _plane_index(c), _plane_values(x), mask=c < K)
+
+
+@triton.jit
+def _plane_values(x):
+    return (x.to(tl.float32) * DOT_ACT_MUL).to(tl.float16)
+
+
+@triton.jit
+def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, lut, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
                BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
-    """acc + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail); acc is
-    [BN, BK/32] (a partial sum per 32-weight group) for DEQ 3, else [BN, BK/2].
-    Every load is issued before the activations' layout change, whose barrier would otherwise wait out the
-    activation load before the weight loads go (H100, T=1: 38.9 against 42.9 us a layer)."""
-    kk = k0 + tl.arange(0, BK)
-    if MASK_K:
-        a = tl.load(a_ptr + kk, mask=kk < K, other=0.0)
-    else:
-        a = tl.load(a_ptr + kk)
-    packed = _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK, MASK_K, BLOCKED)
-    s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
-    if DEQ == 3:  # fp16 products of (weight, activation) pairs, summed per group in fp16, then scaled in fp32
-        a_even, a_odd = (a.to(tl.float32) * (1.0 / (1 << DOT_ACT_SCALE))).to(tl.float16).reshape([BK // 2, 2]).split()
-        # the table's low word as an operand ORed with a zero ptxas cannot prove (K >= 0), so the register is kept;
-        # a literal gets rematerialized before every prmt (49 more instructions a K step)
-        lut = tl.full([BN, BK // 2], 0x3E3C3800, tl.uint32) | (K < 0).to(tl.uint32)
+    """acc + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail).
+    DEQ 3: the packed weights as 32-bit words [BN, BK/8] (8 weights each) against the words of the row's
+    activation planes at a_ptr, _fp4_dot_asm's fp16 sums per word added per 32-weight group in fp16, each group
+    scaled in fp32 into acc [BN, BK/32]. Else portable (interpreter, fp16/fp32 activations at a_ptr): acc [BN, BK/2]."""
+    if DEQ == 3:
+        j = k0 // 8 + tl.arange(0, BK // 8)  # word index in the row
+        mask = nmask[:, None]
+        if MASK_K:
+            mask &= (j < K // 8)[None, :]
+        w = tl.load(blocks_ptr.to(tl.pointer_type(tl.int32)) + _packed_offsets(n, j, stride_bn // 4, BLOCKED,
+                                                                                  CHUNK_BYTES // 4), mask=mask, other=0)
+        # the planes' pointers broadcast over the rows give their loads the weights' layout (a [1, BK/8] load took
+        # another and sent the weights through shared memory); LLVM keeps one load per thread for all its rows
+        plane = a_ptr.to(tl.pointer_type(tl.int32)) + (j // 4 * 16 + j % 4)[None, :] + 0 * n[:, None]
+        s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
         part = tl.inline_asm_elementwise(
-            _FP4_DOT_ASM, "=r,=r,r,r,r,r,r,r,r,r,r",
-            [packed, tl.broadcast_to(a_even[None, :], [BN, BK // 2]), tl.broadcast_to(a_odd[None, :], [BN, BK // 2]),
-             lut],
-            dtype=tl.float16, is_pure=True, pack=4)
-        group = tl.sum(part.reshape([BN, BK // 32, 16]), axis=2)
+            _FP4_DOT_ASM, "=h,r,r,r,r,r,r",
+            [w, _plane_words(plane, j, K, MASK_K), _plane_words(plane + 4, j, K, MASK_K),
+             _plane_words(plane + 8, j, K, MASK_K), _plane_words(plane + 12, j, K, MASK_K), lut],
+            dtype=tl.float16, is_pure=True, pack=1)
+        group = tl.sum(part.reshape([BN, BK // 32, 4]), axis=2)
         scale = ((s.to(tl.int32) + DOT_ACT_SCALE) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
         acc += group.to(tl.float32) * scale
-    else:  # portable: the interpreter, fp16/fp32 activations
+    else:
+        kk = k0 + tl.arange(0, BK)
+        if MASK_K:
+            a = tl.load(a_ptr + kk, mask=kk < K, other=0.0)
+        else:
+            a = tl.load(a_ptr + kk)
+        packed = _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK, MASK_K, BLOCKED)
+        s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
         a_even, a_odd = a.to(tl.float32).reshape([BK // 2, 2]).split()
         lo, hi = _dequant(packed, s, BN, BK, tl.float32, 0)
         acc += lo.to(tl.float32) * a_even[None, :] + hi.to(tl.float32) * a_odd[None, :]
@@ -648,21 +692,33 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
 
 
 @triton.jit
+def _plane_words(ptr, j, K, MASK_K: tl.constexpr):
+    if MASK_K:
+        words = tl.load(ptr, mask=(j < K // 8)[None, :], other=0)
+    else:
+        words = tl.load(ptr)
+    return words
+
+
+@triton.jit
 def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn, BN: tl.constexpr,
                 BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr):
     """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
-    weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable, or 3 (bf16
-    on the GPU): _fp4_dot_asm's fp16 products, summed per group, the group scale applied in fp32 (4.0 SASS
-    instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use)."""
+    weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
+    activations), or 3 (bf16 on the GPU; a_ptr: the row's activation planes, _plane_index): fp16 products,
+    about 3.8 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use."""
     acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
+    # the table's low word as an operand ORed with a zero ptxas cannot prove (K >= 0), so the register is kept;
+    # a literal gets rematerialized before every prmt (49 more instructions a K step)
+    lut = tl.full([BN, BK // 8], 0x3E3C3800, tl.uint32) | (K < 0).to(tl.uint32)
     k_full = K // BK * BK
     for k0 in range(0, k_full, BK):
-        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
+        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, lut, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
                          False, BLOCKED)
     if k_full < K:
-        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK, DEQ,
-                         True, BLOCKED)
+        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, lut, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK,
+                         DEQ, True, BLOCKED)
     return tl.sum(acc, axis=1)
 
 
@@ -671,7 +727,7 @@ def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stri
                stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
                BLOCKED: tl.constexpr):
     """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at
-    a_row_ptr, rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
+    a_row_ptr (DEQ 3: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
     p = tl.program_id(1)
     e = tl.load(idx_ptr + p).to(tl.int64)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
@@ -686,23 +742,28 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
                         stride_wse, stride_wsn, stride_be, limit, alpha, TOPK: tl.constexpr, BN: tl.constexpr,
                         BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, pair) -> h[pair, N tile / 2]: the pair's token row through its expert's gate/up rows,
-    bias and SwiGLU."""
+    bias and SwiGLU. DEQ 3: x holds the tokens' activation planes, and h is stored as planes for the down GEMV
+    (rounded to bf16 first, as the other paths store h)."""
     wait_for_previous(PDL)
     p = tl.program_id(1)
     acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
                                stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED)
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
-    tl.store(h_ptr + p.to(tl.int64) * (N // 2) + cols, _swiglu(gate, up, limit, alpha).to(h_ptr.dtype.element_ty),
-             mask=cols < N // 2)
+    h = _swiglu(gate, up, limit, alpha)
+    if DEQ == 3:
+        tl.store(h_ptr + p.to(tl.int64) * (N // 2) + _plane_index(cols), _plane_values(h.to(tl.bfloat16)),
+                 mask=cols < N // 2)
+    else:
+        tl.store(h_ptr + p.to(tl.int64) * (N // 2) + cols, h.to(h_ptr.dtype.element_ty), mask=cols < N // 2)
 
 
 @triton.jit
 def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, stride_wbe, stride_wbn,
                           stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
                           BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
-    """Program (N tile, pair) -> y[pair, N tile]: the pair's h row through its expert's down rows, bias, times
-    the pair's routing weight."""
+    """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3: its planes) through its expert's down
+    rows, bias, times the pair's routing weight."""
     wait_for_previous(PDL)
     p = tl.program_id(1).to(tl.int64)
     acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
@@ -754,9 +815,10 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         # H100, T=1: 39.7 us a layer (graph, 4 layers cycled) against 45.8 for the MMA tiles below; T=2 70.5 / 74.8;
         # one warp per program (no barrier in the activations' layout change): up 26.3 -> 24.3 us. H200, fp16
         # products: 8-row programs (twice the programs, so twice the loads in flight) with long K steps, T=1
-        # up 23.2 -> 22.3, down 13.4 -> 12.9 us; T=2 up 41.3 -> 37.2, down 23.9 -> 23.1
+        # up 23.2 -> 22.3, down 13.4 -> 12.9 us; T=2 up 41.3 -> 37.2, down 23.9 -> 23.1. Words and activation
+        # planes (H200, session 8): up 21.4 (8/256: 23.6), down 12.4 (8/1024 now 19.4: 255 registers), T=2 36.2 / 21.1
         return (dict(GEMV=True, BN=8, BK=512, num_warps=1, num_stages=1),
-                dict(GEMV=True, BN=8, BK=1024, num_warps=1, num_stages=1))
+                dict(GEMV=True, BN=8, BK=512, num_warps=1, num_stages=1))
     if device.type != "cuda":
         small = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96 in the tests: a K tail
         return small, small
@@ -781,6 +843,11 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     # up to 256 rows per expert the down GEMM's last row tile of each expert wastes less at 64 rows
     # (1024 tokens: 328.8 -> 282.5 us; 2048: 543.8 -> 492.4); the up GEMM keeps its 128 x 256 tile (521 vs 557)
     return up, mid if rows <= 256 else down
+
+
+def _gemv_dequant(x: torch.Tensor) -> int:
+    """The GEMVs' DEQ: 3 (fp16 products of the PTX, activations as planes) for bf16 on the GPU, else 0."""
+    return 3 if x.is_cuda and x.dtype == torch.bfloat16 else 0
 
 
 def _dequant_mode(x: torch.Tensor, experts: dict) -> int:
@@ -854,20 +921,22 @@ def moe(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict
 
 
 def moe_add_rmsnorm(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
-                    residual: torch.Tensor, norm_w: torch.Tensor, eps: float,
-                    groups: tuple | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                    residual: torch.Tensor, norm_w: torch.Tensor, eps: float, groups: tuple | None = None,
+                    planes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """add_rmsnorm(moe(x, ...), residual, norm_w, eps) with the sum over the k slots done by the norm's pass (one
     kernel and one trip of the output through memory fewer)."""
     if x.shape[0] == 0:
         return norm_triton.add_rmsnorm(x, residual, norm_w, eps)
-    return norm_triton.add_rmsnorm(moe_pairs(x, weights, idx, experts, limit, groups=groups), residual, norm_w,
-                                   eps, top_k=idx.shape[1])
+    return norm_triton.add_rmsnorm(moe_pairs(x, weights, idx, experts, limit, groups=groups, planes=planes),
+                                   residual, norm_w, eps, top_k=idx.shape[1])
 
 
 def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
-              configs: tuple[dict, dict] | None = None, groups: tuple | None = None) -> torch.Tensor:
+              configs: tuple[dict, dict] | None = None, groups: tuple | None = None,
+              planes: torch.Tensor | None = None) -> torch.Tensor:
     """Each (token, slot) pair's routing-weighted expert output y [K splits, T * k, H], for sum_pairs. groups:
-    the pairs already grouped by expert (Routing.groups), else they are grouped here."""
+    the pairs already grouped by expert (Routing.groups), else they are grouped here; planes: x's activation
+    planes for the GEMVs (Routing.planes), else made here when the GEMVs read them."""
     T, H = x.shape
     top_k = idx.shape[1]
     w1b, w1s, w2b, w2s = experts["w1_blocks"], experts["w1_scales"], experts["w2_blocks"], experts["w2_scales"]
@@ -883,12 +952,17 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     configs = configs or _configs(P, E, x.dtype, dev)
     if configs[0].get("GEMV"):  # each pair streams its own expert (a shared expert is read twice): no grouping
         up, down = ({k: v for k, v in c.items() if k != "GEMV"} for c in configs)
-        gemv_deq = 3 if deq else 0  # fp16 products where the PTX runs
+        gemv_deq = _gemv_dequant(x)
         flat = idx.reshape(-1).contiguous()
-        h = torch.empty((P, I), dtype=x.dtype, device=dev)
+        a = x if gemv_deq == 0 else planes
+        if a is None:  # the activations as _fp4_dot_asm's operand planes; h is stored as planes by the up GEMV
+            a = torch.empty((T, H), dtype=torch.float16, device=dev)
+            _planes_kernel[(T,)](x, a, H, x.stride(0), KB=triton.next_power_of_2(H), **launch_options(dev))
+        h = torch.empty((P, I), dtype=torch.float16 if gemv_deq == 3 else x.dtype, device=dev)
         _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
-            x, flat, w1b, w1s, b1, h, H, N1, x.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
-            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, **up, **launch_options(dev))
+            a, flat, w1b, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
+            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, **up,
+            **launch_options(dev))
         y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
         _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
             h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),

@@ -62,9 +62,9 @@ def variants(T: int) -> list[tuple[dict, dict]]:
         # up BN/BK/warps, then down: narrower rows give more one-warp programs; more warps need no barrier since
         # the activations come as planes in the weights' layout
         ups = [dict(GEMV=True, BN=bn, BK=bk, num_warps=w, num_stages=1) for bn, bk, w in
-               ((8, 256, 1), (8, 512, 1), (16, 256, 2), (16, 512, 2))[:4 if T <= 2 else 2]]
+               ((8, 256, 1), (4, 512, 1), (4, 1024, 1), (16, 512, 2), (16, 512, 1))[:5 if T <= 2 else 2]]
         downs = [dict(GEMV=True, BN=bn, BK=bk, num_warps=w, num_stages=1) for bn, bk, w in
-                 ((8, 256, 1), (8, 512, 1), (8, 1024, 1), (16, 512, 2))[:4 if T <= 2 else 2]]
+                 ((8, 256, 1), (4, 512, 1), (4, 1024, 1), (16, 512, 2))[:4 if T <= 2 else 2]]
         return base + [(c, gdown) for c in ups] + [(gup, c) for c in downs]
     if T >= 512:  # ~64-256 rows per expert: 64-row tiles waste less of an expert's last tile than 128-row ones
         mid = dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3, S32=True)
@@ -75,7 +75,7 @@ def variants(T: int) -> list[tuple[dict, dict]]:
 def main() -> None:
     probe_only = "--probe-only" in sys.argv
     sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or ([] if probe_only else [1, 8])
-    layers = random_experts(4)
+    layers = random_experts(4, blocked=True)
     if probe_only or "--probe" in sys.argv:
         print("\n".join(read_probe(layers)))
     row_layers = [dict(ex, **{k: moe_triton.row_major(ex[k]) for k in ("w1_blocks", "w2_blocks")}) for ex in layers]

@@ -129,7 +129,7 @@ def test_moe_blocked_rows(T, configs, dtype):
     x = (2 * torch.randn(T, H, generator=g)).to(DEV, dtype)
     weights, idx = routing(T, E, 4, g, 6)
     blocked = dict(experts)
-    moe_triton.lay_out_experts(blocked)  # as the engine holds them on the GPU
+    moe_triton.lay_out_experts(blocked, blocked=True)  # as the engine holds them on an H100
     assert blocked["w2_blocks"].shape == (E, H // 16, 2, 16, 32) and blocked["w1_blocks"].shape[2] == 1
     close(moe(x, weights, idx, blocked, LIMIT, configs=configs), moe_ref(x, weights, idx, experts, LIMIT),
           1e-5 if dtype == torch.float32 else 5e-3)
@@ -277,7 +277,7 @@ def test_gpu_moe_real_sizes(T):
     ref = moe_ref(x, ref_w, ref_idx, experts, LIMIT)
     close(moe(x, ref_w, ref_idx, experts, LIMIT), ref, 2e-2)
     blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")})
-    close(moe(x, ref_w, ref_idx, blocked, LIMIT), ref, 2e-2)  # as the engine holds them on the GPU
+    close(moe(x, ref_w, ref_idx, blocked, LIMIT), ref, 2e-2)  # as the engine holds them on an H100
 
 
 @pytest.mark.gpu

@@ -77,7 +77,9 @@ def matmul_rate(n: int = 8192) -> float:
     return 2 * n ** 3 / (graph_us([lambda: x @ y], 10) * 1e-6)
 
 
-def random_experts(layers: int) -> list[dict]:
+def random_experts(layers: int, blocked: bool | None = None) -> list[dict]:
+    """Random gpt-oss-20b-sized MXFP4 experts for `layers` layers, laid out as the engine holds them (or, if
+    `blocked` is given, in block_rows' layout or not)."""
     def u8(*shape, low=0, high=256):
         return torch.randint(low, high, shape, dtype=torch.uint8, device="cuda")
 
@@ -88,7 +90,7 @@ def random_experts(layers: int) -> list[dict]:
                 "w2_bias": 0.1 * torch.randn(E, H, device="cuda", dtype=BF16), "max_scale": 121}
                for _ in range(layers)]
     for ex in experts:  # as the engine holds them (scales <= 128: one multiply per weight pair)
-        moe_triton.lay_out_experts(ex)
+        moe_triton.lay_out_experts(ex, blocked)
     return experts
 
 
@@ -204,9 +206,8 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
         flops = 2 * T * TOP_K * (2 * INTER * HIDDEN + INTER * HIDDEN)
         us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)])
         tab.add("moe", f"T={T} ({used:.0f}E)", us, nbytes, flops)
-        if T in (1, 8, 256, 8192):  # row-major weights; where the MMA tiles run, 2-mul dequantization, byte scales
-            variants = [("moe row-major", [dict(ex, **{k: moe_triton.row_major(ex[k])
-                                                       for k in ("w1_blocks", "w2_blocks")}) for ex in layers])]
+        if T in (1, 8, 256, 8192):  # the other weight layout; where the MMA tiles run, 2-mul dequant, byte scales
+            variants = [other_layout(layers)]
             if T * TOP_K > moe_triton.GEMV_PAIRS:  # the GEMVs read scale bytes and apply scales in fp32 anyway
                 variants += [("moe 2-mul dequant", [dict(ex, max_scale=255) for ex in layers]),
                              ("moe byte scales", [dict(ex, **{k: ex[k].contiguous()
@@ -217,6 +218,14 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
         if sweep:
             notes += sweep_moe(T, x, layers, routes)
     return notes
+
+
+def other_layout(layers: list[dict]) -> tuple[str, list[dict]]:
+    """(row name, the layers' experts in the packed layout the engine does not use on this GPU)."""
+    blocked = layers[0]["w1_blocks"].dim() == 5
+    change = moe_triton.row_major if blocked else moe_triton.block_rows
+    return ("moe row-major" if blocked else "moe block_rows",
+            [dict(ex, **{k: change(ex[k]) for k in ("w1_blocks", "w2_blocks")}) for ex in layers])
 
 
 def sweep_decode(layers: list[dict]) -> list[str]:

@@ -1,7 +1,7 @@
 """Decode MoE tile variants in one process (H100): per-kernel profiler times and the whole call in a CUDA graph,
 4 layers cycled, plus a raw read of the up GEMM's packed bytes in its tile pattern (no dequantization, no MMA)
 as the memory system's ceiling for that pattern.
-    python3 bench/moe_decode_variants.py [T ...] [--probe | --probe-only] [--blocked (block_rows' layout only)]
+    python3 bench/moe_decode_variants.py [T ...] [--probe | --probe-only] [--blocked | --rows (one layout only)]
 """
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ def variants(T: int) -> list[tuple[dict, dict]]:
         # up BN/BK/warps, then down: narrower rows give more one-warp programs; more warps need no barrier since
         # the activations come as planes in the weights' layout
         ups = [dict(GEMV=True, BN=bn, BK=bk, num_warps=w, num_stages=1) for bn, bk, w in
-               ((8, 256, 1), (4, 512, 1), (4, 1024, 1), (16, 512, 2), (16, 512, 1))[:5 if T <= 2 else 2]]
+               ((8, 1024, 2), (4, 1024, 2), (4, 512, 1), (16, 512, 2))[:4 if T <= 2 else 2]]
         downs = [dict(GEMV=True, BN=bn, BK=bk, num_warps=w, num_stages=1) for bn, bk, w in
-                 ((8, 256, 1), (4, 512, 1), (4, 1024, 1), (16, 512, 2))[:4 if T <= 2 else 2]]
+                 ((8, 1024, 2), (4, 1024, 2), (4, 512, 1))[:3 if T <= 2 else 2]]
         return base + [(c, gdown) for c in ups] + [(gup, c) for c in downs]
     if T >= 512:  # ~64-256 rows per expert: 64-row tiles waste less of an expert's last tile than 128-row ones
         mid = dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3, S32=True)
@@ -84,7 +84,9 @@ def main() -> None:
         _, _, routes = random_routes(x, layers)
         first = None  # the default tiles' output on the first layer: every variant must give the same numbers
         for cfg in variants(T):
-            for name, exs in (("blocked", layers), ("rows", row_layers))[:1 if "--blocked" in sys.argv else 2]:
+            for name, exs in (("blocked", layers), ("rows", row_layers)):
+                if f"--{'rows' if name == 'blocked' else 'blocked'}" in sys.argv:
+                    continue
                 calls = [lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=cfg)
                          for ex, r in zip(exs, routes)]
                 try:

@@ -135,6 +135,19 @@ def test_moe_blocked_rows(T, configs, dtype):
           1e-5 if dtype == torch.float32 else 5e-3)
 
 
+def test_lay_out_experts_default(monkeypatch):
+    """The engine's expert layout: block_rows' 16-row blocks only where block_rows_pay (an H100), else the
+    checkpoint's rows; the scale rows padded to 32-bit words either way."""
+    for pays in (False, True):
+        monkeypatch.setattr(moe_triton, "block_rows_pay", lambda device: pays)
+        experts = make_experts(8, 64, 96, torch.float32, torch.Generator().manual_seed(3), 122, 129)
+        rows = experts["w1_blocks"]
+        moe_triton.lay_out_experts(experts)
+        assert experts["w1_blocks"].dim() == (5 if pays else 4)
+        assert torch.equal(experts["w1_blocks"] if not pays else moe_triton.row_major(experts["w1_blocks"]), rows)
+        assert experts["w2_scales"].stride(1) % 4 == 0
+
+
 @pytest.mark.parametrize("configs", [(WORDS, WORDS), (dict(WORDS, SWAP=True), dict(WORDS, SPLIT=2)),
                                      (dict(WORDS, AHEAD=True), dict(WORDS, AHEAD=True, SPLIT=2))])
 def test_moe_word_scales(configs):

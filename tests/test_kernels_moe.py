@@ -229,7 +229,8 @@ def test_add_rmsnorm_route_planes(monkeypatch):
     for T in (1, 2, 3):
         a, residual = (torch.randn(T, 96, generator=g).to(DEV, torch.float16) for _ in range(2))
         norm_w = (torch.rand(96, generator=g) + 0.5).to(DEV, torch.float16)
-        w, b = torch.randn(8, 96, generator=g).to(DEV, torch.float16), torch.randn(8, generator=g).to(DEV, torch.float16)
+        w = torch.randn(8, 96, generator=g).to(DEV, torch.float16)
+        b = torch.randn(8, generator=g).to(DEV, torch.float16)
         h, _, routing = moe_triton.add_rmsnorm_route(a, residual, norm_w, 1e-5, w, b, 4, SPLIT_ROUTE)
         if T * 4 > moe_triton.GEMV_PAIRS:
             assert routing.planes is None

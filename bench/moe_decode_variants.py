@@ -79,14 +79,14 @@ def main() -> None:
     if probe_only or "--probe" in sys.argv:
         print("\n".join(read_probe(layers)))
     row_layers = [dict(ex, **{k: moe_triton.row_major(ex[k]) for k in ("w1_blocks", "w2_blocks")}) for ex in layers]
+    layouts = [(name, exs) for name, exs in (("blocked", layers), ("rows", row_layers))
+               if f"--{name}" in sys.argv or not {"--blocked", "--rows"} & set(sys.argv)]
     for T in sizes:
         x = torch.randn(T, HIDDEN, device="cuda", dtype=torch.bfloat16)
         _, _, routes = random_routes(x, layers)
         first = None  # the default tiles' output on the first layer: every variant must give the same numbers
         for cfg in variants(T):
-            for name, exs in (("blocked", layers), ("rows", row_layers)):
-                if f"--{'rows' if name == 'blocked' else 'blocked'}" in sys.argv:
-                    continue
+            for name, exs in layouts:
                 calls = [lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0, configs=cfg)
                          for ex, r in zip(exs, routes)]
                 try:

@@ -661,9 +661,10 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, lut, n, nmask, k0, K, stride_
     scaled in fp32 into acc [BN, BK/32]. Else portable (interpreter, fp16/fp32 activations at a_ptr): acc [BN, BK/2]."""
     if DEQ == 3:
         j = k0 // 8 + tl.arange(0, BK // 8)  # word index in the row
+        kmask = (j < K // 8)[None, :]  # the tail's columns, for the weights and the planes
         mask = nmask[:, None]
         if MASK_K:
-            mask &= (j < K // 8)[None, :]
+            mask &= kmask
         w = tl.load(blocks_ptr.to(tl.pointer_type(tl.int32)) + _packed_offsets(n, j, stride_bn // 4, BLOCKED,
                                                                                   CHUNK_BYTES // 4), mask=mask, other=0)
         # the planes' pointers broadcast over the rows give their loads the weights' layout (a [1, BK/8] load took
@@ -672,8 +673,8 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, lut, n, nmask, k0, K, stride_
         s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
         part = tl.inline_asm_elementwise(
             _FP4_DOT_ASM, "=h,r,r,r,r,r,r",
-            [w, _plane_words(plane, j, K, MASK_K), _plane_words(plane + 4, j, K, MASK_K),
-             _plane_words(plane + 8, j, K, MASK_K), _plane_words(plane + 12, j, K, MASK_K), lut],
+            [w, _plane_words(plane, kmask, MASK_K), _plane_words(plane + 4, kmask, MASK_K),
+             _plane_words(plane + 8, kmask, MASK_K), _plane_words(plane + 12, kmask, MASK_K), lut],
             dtype=tl.float16, is_pure=True, pack=1)
         group = tl.sum(part.reshape([BN, BK // 32, 4]), axis=2)
         scale = ((s.to(tl.int32) + DOT_ACT_SCALE) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
@@ -693,9 +694,9 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, lut, n, nmask, k0, K, stride_
 
 
 @triton.jit
-def _plane_words(ptr, j, K, MASK_K: tl.constexpr):
+def _plane_words(ptr, kmask, MASK_K: tl.constexpr):
     if MASK_K:
-        words = tl.load(ptr, mask=(j < K // 8)[None, :], other=0)
+        words = tl.load(ptr, mask=kmask, other=0)
     else:
         words = tl.load(ptr)
     return words
@@ -710,9 +711,12 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
     activations), or 3 (bf16 on the GPU; a_ptr: the row's activation planes, _plane_index): fp16 products,
     about 3.8 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use."""
     acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
-    # the table's low word as an operand ORed with a zero ptxas cannot prove (K >= 0), so the register is kept;
-    # a literal gets rematerialized before every prmt (49 more instructions a K step)
-    lut = tl.full([BN, BK // 8], 0x3E3C3800, tl.uint32) | (K < 0).to(tl.uint32)
+    if DEQ == 3:
+        # the table's low word as an operand ORed with a zero ptxas cannot prove (K >= 0), so the register is
+        # kept; a literal gets rematerialized before every prmt (49 more instructions a K step)
+        lut = tl.full([BN, BK // 8], 0x3E3C3800, tl.uint32) | (K < 0).to(tl.uint32)
+    else:
+        lut = 0  # the portable path has no table
     k_full = K // BK * BK
     for k0 in range(0, k_full, BK):
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, lut, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,

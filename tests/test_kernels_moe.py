@@ -206,10 +206,10 @@ def check_add_rmsnorm_route(a, residual, norm_w, router_w, router_b, k, config, 
 def planes_ref(x: torch.Tensor) -> torch.Tensor:
     """The decode GEMVs' activation planes of rows x [T, K], built from their definition: per 32-column group and
     per 8-column word t, planes 0-3 hold the columns (0, 2), (4, 6), (1, 3), (5, 7) of that word, stored as
-    [group, plane, word, pair], in fp16 scaled by 2^-6."""
+    [group, plane, word, pair], in fp16."""
     T, K = x.shape
     words = x.float().view(T, K // 32, 4, 8)[..., [0, 2, 4, 6, 1, 3, 5, 7]].view(T, K // 32, 4, 4, 2)
-    return (words.transpose(2, 3) * 2.0 ** -moe_triton.DOT_ACT_SCALE.value).half().reshape(T, K)
+    return words.transpose(2, 3).half().reshape(T, K)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
@@ -297,8 +297,8 @@ def test_gpu_moe_real_sizes(T):
 @pytest.mark.gpu
 @pytest.mark.parametrize("scale", [2.0 ** -9, 2.0 ** 9])
 def test_gpu_moe_gemv_activation_range(scale):
-    """The decode GEMVs' fp16 products (activations * 2^-6 in fp16, 32-weight sums in fp16) keep their accuracy
-    for activations hundreds of times smaller or larger than the usual (bf16, real sizes)."""
+    """The decode GEMVs' fp16 products (weights * 2^-6 against fp16 activations, 32-weight sums in fp16) keep
+    their accuracy for activations hundreds of times smaller or larger than the usual (bf16, real sizes)."""
     g = torch.Generator().manual_seed(3)
     experts, x, router_w, router_b, k = real_size_inputs(2, g)
     experts.update(w1_bias=torch.zeros_like(experts["w1_bias"]), w2_bias=torch.zeros_like(experts["w2_bias"]))

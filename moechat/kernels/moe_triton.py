@@ -348,21 +348,20 @@ def _fp4_asm(one_mul: bool) -> str:
 def _fp4_dot_asm() -> str:
     """PTX for one 32-bit word of packed bytes ($1: 8 weights, byte j holding columns 2j and 2j+1) and its 8 fp16
     activations as 4 words of pairs ($2: columns (0, 2), $3: (4, 6), $4: (1, 3), $5: (5, 7); the planes of
-    _plane_index) -> the sum of the 8 products in fp16 ($0), the scale left out (the caller applies it once per
-    32-weight group). Each nibble's magnitude indexes a byte table of fp16's high bytes (e2m1 values are exact
-    fp16 numbers whose low byte is zero; $6 the table's low word) through prmt, whose other selector nibbles pick
-    the table's zero; a second prmt copies each sign bit (the top bit of a nibble at bit 7 or 15) over its byte.
-    About 3 instructions per weight, two weights per fp16x2 multiply."""
-    def weights(out: str, src: str, shift: bool, sign_sel: str) -> str:
-        sel = f"shr.b32 s, {src}, 16; and.b32 s, s, 0x7070;" if shift else f"and.b32 s, {src}, 0x7070;"
-        return (f"{sel} prmt.b32 m, $6, lut1, s; prmt.b32 s, {src}, 0, {sign_sel}; "
-                f"lop3.b32 {out}, s, 0x80008000, m, 0xEA;\n")  # (sign & 0x80008000) | magnitude
-    return ("{\n.reg .b32 q4, s, m, lo, hi, lut1, acc;\n.reg .f16 x, y;\n"
-            "mov.b32 lut1, 0x46444240; shl.b32 q4, $1, 4;\n"  # |e2m1| 0..7 -> fp16 >> 8 ($6: lut0)
-            + weights("lo", "q4", False, "0x9080") + weights("hi", "$1", False, "0x9080")
-            + "mul.rn.f16x2 acc, lo, $2; fma.rn.f16x2 acc, hi, $4, acc;\n"
-            + weights("lo", "q4", True, "0xB0A0") + weights("hi", "$1", True, "0xB0A0")
-            + "fma.rn.f16x2 acc, lo, $3, acc; fma.rn.f16x2 acc, hi, $5, acc;\n"
+    _plane_index) -> the sum of the 8 products in fp16 ($0), the weights taken as e2m1 * 2^-6 and the scale left
+    out (the caller applies both once per 32-weight group). Each nibble becomes an e4m3 byte with the same bits
+    (sign to bit 7, exponent and mantissa bits to bits 2-4: e4m3's bias 7 against e2m1's 1 makes it e2m1 * 2^-6,
+    exact, 0.5 a subnormal): the low nibbles of the 4 bytes in one word, the high ones in another, converted two
+    at a time by the hardware (cvt e4m3x2 -> f16x2, sm_89+). About 2 instructions per weight."""
+    return ("{\n.reg .b32 t, lo, hi, f, acc;\n.reg .b16 l01, l23, h01, h23;\n.reg .f16 x, y;\n"
+            "shl.b32 t, $1, 2; and.b32 lo, t, 0x1C1C1C1C; shl.b32 t, $1, 4; and.b32 t, t, 0x80808080;"
+            " or.b32 lo, lo, t;\n"  # low nibbles: magnitude bits 0-2 -> 2-4, sign bit 3 -> 7
+            "shr.b32 t, $1, 2; and.b32 hi, t, 0x1C1C1C1C; and.b32 t, $1, 0x80808080; or.b32 hi, hi, t;\n"  # high
+            "mov.b32 {l01, l23}, lo; mov.b32 {h01, h23}, hi;\n"
+            "cvt.rn.f16x2.e4m3x2 f, l01; mul.rn.f16x2 acc, f, $2;\n"
+            "cvt.rn.f16x2.e4m3x2 f, h01; fma.rn.f16x2 acc, f, $4, acc;\n"
+            "cvt.rn.f16x2.e4m3x2 f, l23; fma.rn.f16x2 acc, f, $3, acc;\n"
+            "cvt.rn.f16x2.e4m3x2 f, h23; fma.rn.f16x2 acc, f, $5, acc;\n"
             "mov.b32 {x, y}, acc; add.rn.f16 $0, x, y;\n}")
 
 
@@ -371,9 +370,8 @@ CHUNK_BYTES = tl.constexpr(32)
 _FP4_ASM = tl.constexpr(_fp4_asm(False))
 _FP4_ASM_ONE_MUL = tl.constexpr(_fp4_asm(True))
 _FP4_DOT_ASM = tl.constexpr(_fp4_dot_asm())
-DOT_ACT_SCALE = tl.constexpr(6)  # DEQ 3's fp16 activations are a * 2^-6: sums of 32 products stay finite up to
-# |a| ~ 21k, products stay normal down to |w * a| ~ 2^-8
-DOT_ACT_MUL = tl.constexpr(2.0 ** -DOT_ACT_SCALE.value)
+DOT_WEIGHT_SHIFT = tl.constexpr(6)  # DEQ 3's weights are e2m1 * 2^-6 (e4m3 bits): sums of 32 products stay
+# finite up to |a| ~ 21k, products stay normal down to |w * a| ~ 2^-8
 
 
 @triton.jit
@@ -639,7 +637,7 @@ def _plane_index(c):
 
 @triton.jit
 def _planes_kernel(x_ptr, planes_ptr, K, stride_x, KB: tl.constexpr, PDL: tl.constexpr = False):
-    """Row program_id(0) of x -> its activation planes (fp16, scaled by 2^-DOT_ACT_SCALE), for the DEQ 3 GEMV."""
+    """Row program_id(0) of x -> its activation planes (fp16), for the DEQ 3 GEMV."""
     wait_for_previous(PDL)
     r = tl.program_id(0).to(tl.int64)
     c = tl.arange(0, KB)
@@ -649,11 +647,11 @@ def _planes_kernel(x_ptr, planes_ptr, K, stride_x, KB: tl.constexpr, PDL: tl.con
 
 @triton.jit
 def _plane_values(x):
-    return (x.to(tl.float32) * DOT_ACT_MUL).to(tl.float16)
+    return x.to(tl.float32).to(tl.float16)
 
 
 @triton.jit
-def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, lut, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
+def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
                BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
     """acc + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail).
     DEQ 3: the packed weights as 32-bit words [BN, BK/8] (8 weights each) against the words of the row's
@@ -672,12 +670,12 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, lut, n, nmask, k0, K, stride_
         plane = a_ptr.to(tl.pointer_type(tl.int32)) + (j // 4 * 16 + j % 4)[None, :] + 0 * n[:, None]
         s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
         part = tl.inline_asm_elementwise(
-            _FP4_DOT_ASM, "=h,r,r,r,r,r,r",
+            _FP4_DOT_ASM, "=h,r,r,r,r,r",
             [w, _plane_words(plane, kmask, MASK_K), _plane_words(plane + 4, kmask, MASK_K),
-             _plane_words(plane + 8, kmask, MASK_K), _plane_words(plane + 12, kmask, MASK_K), lut],
+             _plane_words(plane + 8, kmask, MASK_K), _plane_words(plane + 12, kmask, MASK_K)],
             dtype=tl.float16, is_pure=True, pack=1)
         group = tl.sum(part.reshape([BN, BK // 32, 4]), axis=2)
-        scale = ((s.to(tl.int32) + DOT_ACT_SCALE) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
+        scale = ((s.to(tl.int32) + DOT_WEIGHT_SHIFT) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
         acc += group.to(tl.float32) * scale
     else:
         kk = k0 + tl.arange(0, BK)
@@ -709,20 +707,14 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
     weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
     activations), or 3 (bf16 on the GPU; a_ptr: the row's activation planes, _plane_index): fp16 products,
-    about 3.8 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use."""
+    about 2.7 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use."""
     acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
-    if DEQ == 3:
-        # the table's low word as an operand ORed with a zero ptxas cannot prove (K >= 0), so the register is
-        # kept; a literal gets rematerialized before every prmt (49 more instructions a K step)
-        lut = tl.full([BN, BK // 8], 0x3E3C3800, tl.uint32) | (K < 0).to(tl.uint32)
-    else:
-        lut = 0  # the portable path has no table
     k_full = K // BK * BK
     for k0 in range(0, k_full, BK):
-        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, lut, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
+        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
                          False, BLOCKED)
     if k_full < K:
-        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, lut, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK,
+        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK,
                          DEQ, True, BLOCKED)
     return tl.sum(acc, axis=1)
 

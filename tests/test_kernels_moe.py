@@ -204,12 +204,10 @@ def check_add_rmsnorm_route(a, residual, norm_w, router_w, router_b, k, config, 
 
 
 def planes_ref(x: torch.Tensor) -> torch.Tensor:
-    """The decode GEMVs' activation planes of rows x [T, K], built from their definition: per 32-column group and
-    per 8-column word t, planes 0-3 hold the columns (0, 2), (4, 6), (1, 3), (5, 7) of that word, stored as
-    [group, plane, word, pair], in fp16."""
+    """The decode GEMVs' activation planes of rows x [T, K], built from their definition: each 8-column word's
+    columns in the order 0, 2, 1, 3, 4, 6, 5, 7, in fp16."""
     T, K = x.shape
-    words = x.float().view(T, K // 32, 4, 8)[..., [0, 2, 4, 6, 1, 3, 5, 7]].view(T, K // 32, 4, 4, 2)
-    return words.transpose(2, 3).half().reshape(T, K)
+    return x.float().view(T, K // 8, 8)[..., [0, 2, 1, 3, 4, 6, 5, 7]].half().reshape(T, K)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
@@ -296,7 +294,8 @@ def test_gpu_moe_real_sizes(T):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("scale", [2.0 ** -9, 2.0 ** 9])
-def test_gpu_moe_gemv_activation_range(scale):
+@pytest.mark.parametrize("deq", [3, 4])
+def test_gpu_moe_gemv_activation_range(scale, deq):
     """The decode GEMVs' fp16 products (weights * 2^-6 against fp16 activations, 32-weight sums in fp16) keep
     their accuracy for activations hundreds of times smaller or larger than the usual (bf16, real sizes)."""
     g = torch.Generator().manual_seed(3)
@@ -304,7 +303,9 @@ def test_gpu_moe_gemv_activation_range(scale):
     experts.update(w1_bias=torch.zeros_like(experts["w1_bias"]), w2_bias=torch.zeros_like(experts["w2_bias"]))
     x = x * scale  # no biases: every output is the products' (the tolerance scales with the output)
     weights, idx = route(x, router_w, router_b, k)
-    out, ref = moe(x, weights, idx, experts, LIMIT), moe_ref(x, weights, idx.long(), experts, LIMIT)
+    gemv = dict(GEMV=True, BN=16, BK=128 if deq == 4 else 512, num_warps=1, num_stages=1, DEQ=deq)
+    out = moe(x, weights, idx, experts, LIMIT, configs=(gemv, gemv))
+    ref = moe_ref(x, weights, idx.long(), experts, LIMIT)
     assert (out.float() - ref.float()).abs().max() <= 2e-2 * ref.float().abs().max()
 
 
@@ -340,9 +341,11 @@ def test_gpu_moe_tiles_and_dequant(T):
         close(moe(x, weights, idx, experts, LIMIT, configs=(mma, dict(mma, SPLIT=split))), ref, 2e-2)
         close(moe(x, weights, idx, experts, LIMIT, configs=(dict(mma, SPLIT=split), mma)), ref, 2e-2)
     gemv = dict(GEMV=True, num_stages=1)  # the decode GEMVs at any T (each pair reads its own expert)
-    for bn, bk, warps in ((16, 256, 1), (16, 512, 2), (64, 256, 8)):
-        cfg = dict(gemv, BN=bn, BK=bk, num_warps=warps)
+    blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")})
+    for bn, bk, warps, deq in ((16, 256, 1, 3), (16, 512, 2, 3), (64, 256, 8, 3), (16, 128, 1, 4), (32, 128, 2, 4)):
+        cfg = dict(gemv, BN=bn, BK=bk, num_warps=warps, DEQ=deq)  # DEQ 4: the tensor-core GEMV
         close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
+        close(moe(x, weights, idx, blocked, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
     for cfg in moe_candidates(T):
         close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
     one_mul = dict(experts, max_scale=121)

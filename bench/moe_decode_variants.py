@@ -61,9 +61,9 @@ def variants(T: int) -> list[tuple[dict, dict]]:
         gup, gdown = moe_triton._configs(moe_triton.GEMV_PAIRS, EXPERTS, torch.bfloat16, torch.device("cuda"))
         base = [(up, down)] if T <= 2 else [(up, down), (gup, gdown)]
         if "--mma" in sys.argv:  # the tensor-core GEMV (DEQ 4) against the default, up then down, then both
-            mma = [dict(GEMV=True, BN=bn, BK=bk, num_warps=w, num_stages=1, DEQ=4) for bn, bk, w in
-                   ((16, 256, 2), (16, 512, 4), (32, 256, 2), (32, 512, 4), (16, 128, 1))]
-            return base + [(c, gdown) for c in mma] + [(gup, c) for c in mma[:4]] + [(mma[0], mma[0])]
+            mma = [dict(GEMV=True, BN=bn, BK=128, num_warps=w, num_stages=1, DEQ=4) for bn, w in
+                   ((16, 1), (32, 1), (32, 2), (64, 2))]
+            return base + [(c, gdown) for c in mma] + [(gup, c) for c in mma[:3]] + [(mma[0], mma[0])]
         # up BN/BK/warps, then down: narrower rows give more one-warp programs; more warps need no barrier since
         # the activations come as planes in the weights' layout
         ups = [dict(GEMV=True, BN=bn, BK=bk, num_warps=w, num_stages=1) for bn, bk, w in

@@ -342,8 +342,7 @@ def test_gpu_moe_tiles_and_dequant(T):
         close(moe(x, weights, idx, experts, LIMIT, configs=(dict(mma, SPLIT=split), mma)), ref, 2e-2)
     gemv = dict(GEMV=True, num_stages=1)  # the decode GEMVs at any T (each pair reads its own expert)
     blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")})
-    for bn, bk, warps, deq in ((16, 256, 1, 3), (16, 512, 2, 3), (64, 256, 8, 3), (16, 128, 1, 4), (32, 256, 2, 4),
-                                  (32, 128, 2, 4)):  # warps over K, then over rows
+    for bn, bk, warps, deq in ((16, 256, 1, 3), (16, 512, 2, 3), (64, 256, 8, 3), (16, 128, 1, 4), (32, 128, 2, 4)):
         cfg = dict(gemv, BN=bn, BK=bk, num_warps=warps, DEQ=deq)  # DEQ 4: the tensor-core GEMV
         close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
         close(moe(x, weights, idx, blocked, LIMIT, configs=(cfg, cfg)), ref, 2e-2)

@@ -383,20 +383,14 @@ def _fp4_mma_asm() -> str:
     an MMA is free as long as A and B share it. Lane 4g + q holds rows g, g + 8 and K group q of the step, so B's
     column c, nonzero only in lane 4c + q = c * 5, sums group c: D holds, per lane, rows g and g + 8 of groups 2q
     and 2q + 1 (zero for q >= 2), scaled by the caller."""
-    def mma(d: str, a: str, b0: int) -> str:
-        return (f"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {{{d}}}, {{{a}}}, {{${b0}, ${b0 + 1}}},"
-                f" {{{d}}};\n")
-
-    # two accumulator chains (words 0, 1 and 2, 3), added at the end: half the MMAs' dependent latency
-    chains = ("$0, $1, $2, $3", "e0, e1, e2, e3")
+    mma = "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {$0, $1, $2, $3}, "
     body = "".join(
         _e4m3_ptx(f"${4 + w}", "t") + _e4m3_ptx(f"${8 + w}", "b")
-        + mma(chains[w // 2], "tl01, bl01, th01, bh01", 12 + 4 * w)
-        + mma(chains[w // 2], "tl23, bl23, th23, bh23", 14 + 4 * w) for w in range(4))
-    return ("{\n" + _E4M3_REGS + ".reg .b32 tl01, th01, tl23, th23, bl01, bh01, bl23, bh23;\n.reg .f32 e0, e1, e2, e3;\n"
-            "mov.b32 $0, 0; mov.b32 $1, 0; mov.b32 $2, 0; mov.b32 $3, 0;\n"
-            "mov.b32 e0, 0; mov.b32 e1, 0; mov.b32 e2, 0; mov.b32 e3, 0;\n" + body
-            + "add.f32 $0, $0, e0; add.f32 $1, $1, e1; add.f32 $2, $2, e2; add.f32 $3, $3, e3;\n}")
+        + mma + f"{{tl01, bl01, th01, bh01}}, {{${12 + 4 * w}, ${13 + 4 * w}}}, {{$0, $1, $2, $3}};\n"
+        + mma + f"{{tl23, bl23, th23, bh23}}, {{${14 + 4 * w}, ${15 + 4 * w}}}, {{$0, $1, $2, $3}};\n"
+        for w in range(4))
+    return ("{\n" + _E4M3_REGS + ".reg .b32 tl01, th01, tl23, th23, bl01, bh01, bl23, bh23;\n"
+            "mov.b32 $0, 0; mov.b32 $1, 0; mov.b32 $2, 0; mov.b32 $3, 0;\n" + body + "}")
 
 
 BLOCK_ROWS = tl.constexpr(16)  # block_rows' layout: 16 rows x 32 bytes (2 scale groups) per contiguous chunk
@@ -444,13 +438,13 @@ def _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN: tl.constexpr, BK: tl.con
 
 @triton.jit
 def _packed_offsets(n, kb, stride_bn, BLOCKED: tl.constexpr, CHUNK: tl.constexpr = CHUNK_BYTES):
-    """Offsets of rows n, row units kb (broadcast against each other) in an expert's packed weights: row-major rows, or block_rows' layout
+    """Offsets of rows n, row units kb in an expert's packed weights: row-major rows, or block_rows' layout
     (16-row blocks, each stored as consecutive 512-byte chunks of 32 bytes per row). Units of bytes, or of
     32-bit words (stride_bn in words, CHUNK = CHUNK_BYTES / 4)."""
     if BLOCKED:
-        return (n // BLOCK_ROWS * stride_bn + kb // CHUNK * (BLOCK_ROWS * CHUNK) + n % BLOCK_ROWS * CHUNK
-                + kb % CHUNK)
-    return n * stride_bn + kb
+        return ((n // BLOCK_ROWS)[:, None] * stride_bn + (kb // CHUNK)[None, :] * (BLOCK_ROWS * CHUNK)
+                + (n % BLOCK_ROWS)[:, None] * CHUNK + (kb % CHUNK)[None, :])
+    return n[:, None] * stride_bn + kb[None, :]
 
 
 @triton.jit
@@ -478,7 +472,7 @@ def _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK: tl.constexpr, MASK
     bmask = nmask[:, None]
     if MASK_K:  # only the tail tile: a mask that varies along a row stops the loads from vectorizing
         bmask &= (kb < K // 2)[None, :]
-    return tl.load(blocks_ptr + _packed_offsets(n[:, None], kb[None, :], stride_bn, BLOCKED), mask=bmask, other=0)
+    return tl.load(blocks_ptr + _packed_offsets(n, kb, stride_bn, BLOCKED), mask=bmask, other=0)
 
 
 @triton.jit
@@ -700,7 +694,7 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
         mask = nmask[:, None]
         if MASK_K:
             mask &= kmask
-        w = tl.load(blocks_ptr.to(tl.pointer_type(tl.int32)) + _packed_offsets(n[:, None], j[None, :], stride_bn // 4, BLOCKED,
+        w = tl.load(blocks_ptr.to(tl.pointer_type(tl.int32)) + _packed_offsets(n, j, stride_bn // 4, BLOCKED,
                                                                                   CHUNK_BYTES // 4), mask=mask, other=0)
         s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
         pairs = _pair_words(a_ptr, j, n)
@@ -713,8 +707,8 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
         scale = ((s.to(tl.int32) + DOT_WEIGHT_SHIFT) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
         acc += group.to(tl.float32) * scale
     elif DEQ == 4:
-        acc = _gemv_mma_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK,
-                             MASK_K, BLOCKED)
+        acc = _gemv_mma_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, MASK_K,
+                             BLOCKED)
     else:
         kk = k0 + tl.arange(0, BK)
         if MASK_K:
@@ -739,37 +733,38 @@ def _mma_rows(n, BN: tl.constexpr):
 
 @triton.jit
 def _gemv_mma_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
-                   BK: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
-    """DEQ 4: acc [W, BN/2, 16] + columns k0:k0+BK through _fp4_mma_asm, W = BK/128 warps each taking 128 of
-    them. The tensors are [W, BN/2, 16]: per warp, the top or bottom rows by 16 words (4 K groups), which
-    Triton lays out as 4 words a lane (one 16-byte load), lanes 4g + q = rows g by words 4q..4q+3 (the A fragment
-    the PTX assumes), warps along the first axis (then the rows). Element (w, r, 4q + i)
-    of the PTX's D: rows top (i < 2) or bottom, group 2q + i % 2 of warp w's (zero for q >= 2), scaled here."""
+                   MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
+    """DEQ 4: acc [BN/2, 16] + 128 columns from k0 through _fp4_mma_asm. The tensors are [BN/2, 16]: the top or
+    bottom rows by 16 words (128 columns, 4 K groups), which Triton lays out as 4 words a lane (one 16-byte load)
+    and lanes 4g + q = rows g by words 4q..4q+3, the A fragment the PTX assumes. Element (r, 4q + i) of the PTX's
+    D: rows top (i < 2) or bottom, group 2q + i % 2 (zero for q >= 2), scaled here into acc."""
     top, bottom = _mma_rows(n, BN)
     tmask, bmask = _mma_rows(nmask, BN)
-    top, bottom, tmask, bmask = top[None, :, None], bottom[None, :, None], tmask[None, :, None], bmask[None, :, None]
-    jj = tl.arange(0, 16)[None, None, :]
-    j = k0 // 8 + tl.arange(0, BK // 128)[:, None, None] * 16 + jj  # word index in the row
-    kmask = j < K // 8
+    jj = tl.arange(0, 16)
+    j = k0 // 8 + jj  # word index in the row
+    kmask = (j < K // 8)[None, :]
+    words = blocks_ptr.to(tl.pointer_type(tl.int32))
+    tmask = tmask[:, None]
+    bmask = bmask[:, None]
     # the planes for lane 4c + q's words, nonzero only where B's column c is that lane's K group q
-    own = (tl.arange(0, BN // 2) % 8)[None, :, None] == jj // 4
+    own = (tl.arange(0, BN // 2) % 8)[:, None] == (jj // 4)[None, :]
     if MASK_K:
         tmask &= kmask
         bmask &= kmask
         own &= kmask
-    words = blocks_ptr.to(tl.pointer_type(tl.int32))
     wt = tl.load(words + _packed_offsets(top, j, stride_bn // 4, BLOCKED, CHUNK_BYTES // 4), mask=tmask, other=0)
     wb = tl.load(words + _packed_offsets(bottom, j, stride_bn // 4, BLOCKED, CHUNK_BYTES // 4), mask=bmask, other=0)
-    pairs = a_ptr.to(tl.pointer_type(tl.int32)) + j // 4 * 16 + j % 4 + 0 * top  # _pair_words' offsets, in 3-D
+    pairs = _pair_words(a_ptr, j, top)
     d = tl.inline_asm_elementwise(
         _FP4_MMA_ASM, _FP4_MMA_CONSTRAINTS,
         [wt, wb, tl.load(pairs, mask=own, other=0), tl.load(pairs + 4, mask=own, other=0),
          tl.load(pairs + 8, mask=own, other=0), tl.load(pairs + 12, mask=own, other=0)],
         dtype=tl.float32, is_pure=True, pack=4)
-    bottom_half = jj % 4 >= 2
-    group = j // 16 * 4 + 2 * (jj // 4) + jj % 2  # (j // 16: the warp's 4 groups)
-    smask = tl.where(bottom_half, bmask, tmask) & (jj < 8) & (group < K // 32)
-    s = tl.load(scales_ptr + tl.where(bottom_half, bottom, top) * stride_sn + group, mask=smask, other=0)
+    bottom_half = (jj % 4 >= 2)[None, :]
+    group = k0 // 32 + 2 * (jj // 4) + jj % 2
+    smask = tl.where(bottom_half, bmask, tmask) & (jj < 8)[None, :] & (group < K // 32)[None, :]
+    row = tl.where(bottom_half, bottom[:, None], top[:, None])
+    s = tl.load(scales_ptr + row * stride_sn + group[None, :], mask=smask, other=0)
     return acc + d * ((s.to(tl.int32) + DOT_WEIGHT_SHIFT) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
 
 
@@ -799,8 +794,8 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
     activations), or 3 (bf16 on the GPU; a_ptr: the row's activation planes, _plane_index): fp16 products,
     about 2.7 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use."""
     if DEQ == 4:
-        tl.static_assert(BK % 128 == 0 and BN % 16 == 0, "the MMA GEMV steps 128 columns a warp, 16-row slabs")
-        acc = tl.zeros([BK // 128, BN // 2, 16], tl.float32)
+        tl.static_assert(BK == 128 and BN % 16 == 0, "the MMA GEMV steps 128 columns of 16-row slabs")
+        acc = tl.zeros([BN // 2, 16], tl.float32)
     else:
         acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
     k_full = K // BK * BK
@@ -811,7 +806,7 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK,
                          DEQ, True, BLOCKED)
     if DEQ == 4:  # (r, q, half, group) -> rows: each slab's top rows, then its bottom rows
-        halves = tl.sum(tl.sum(tl.sum(acc, axis=0).reshape([BN // 2, 4, 2, 2]), axis=3), axis=1)
+        halves = tl.sum(tl.sum(acc.reshape([BN // 2, 4, 2, 2]), axis=3), axis=1)
         out = halves.reshape([BN // 16, 8, 2]).permute(0, 2, 1).reshape([BN])
     else:
         out = tl.sum(acc, axis=1)

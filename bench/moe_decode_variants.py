@@ -2,7 +2,6 @@
 4 layers cycled, plus a raw read of the up GEMM's packed bytes in its tile pattern (no dequantization, no MMA)
 as the memory system's ceiling for that pattern.
     python3 bench/moe_decode_variants.py [T ...] [--probe | --probe-only] [--blocked | --rows (one layout only)]
-        [--mma (the tensor-core GEMV's tiles at 1-2 tokens)]
 """
 
 from __future__ import annotations
@@ -60,10 +59,6 @@ def variants(T: int) -> list[tuple[dict, dict]]:
     if T <= 8:  # GEMV tiles (the 1-2 token default) against the default tiles
         gup, gdown = moe_triton._configs(moe_triton.GEMV_PAIRS, EXPERTS, torch.bfloat16, torch.device("cuda"))
         base = [(up, down)] if T <= 2 else [(up, down), (gup, gdown)]
-        if "--mma" in sys.argv:  # the tensor-core GEMV (DEQ 4) against the default, up then down, then both
-            mma = [dict(GEMV=True, BN=bn, BK=128, num_warps=w, num_stages=1, DEQ=4) for bn, w in
-                   ((16, 1), (32, 1), (32, 2), (64, 2))]
-            return base + [(c, gdown) for c in mma] + [(gup, c) for c in mma[:3]] + [(mma[0], mma[0])]
         # up BN/BK/warps, then down: narrower rows give more one-warp programs; more warps need no barrier since
         # the activations come as planes in the weights' layout
         ups = [dict(GEMV=True, BN=bn, BK=bk, num_warps=w, num_stages=1) for bn, bk, w in

@@ -357,9 +357,6 @@ def _e4m3_ptx(w: str, out: str) -> str:
             f" cvt.rn.f16x2.e4m3x2 {out}l23, l23; cvt.rn.f16x2.e4m3x2 {out}h23, h23;\n")
 
 
-_E4M3_REGS = ".reg .b32 t, lo, hi;\n.reg .b16 l01, l23, h01, h23;\n"
-
-
 def _fp4_dot_asm() -> str:
     """PTX for 4 words of packed weights ($2-$5) and their activations (_plane_index: word w's 4 pair words at
     $6 + 4w .. $9 + 4w) -> each word's sum of 8 products in fp16 ($0: words 0, 1; $1: words 2, 3), the weights
@@ -371,26 +368,9 @@ def _fp4_dot_asm() -> str:
         body += (_e4m3_ptx(f"${2 + w}", "f") + f"mul.rn.f16x2 acc, fl01, {a[0]}; fma.rn.f16x2 acc, fh01, {a[1]}, acc;"
                  f" fma.rn.f16x2 acc, fl23, {a[2]}, acc; fma.rn.f16x2 acc, fh23, {a[3]}, acc;\n"
                  f"mov.b32 {{x, y}}, acc; add.rn.f16 s{w}, x, y;\n")
-    return ("{\n" + _E4M3_REGS + ".reg .b32 acc, fl01, fh01, fl23, fh23;\n.reg .f16 x, y, s0, s1, s2, s3;\n" + body
+    return ("{\n.reg .b32 t, lo, hi, acc, fl01, fh01, fl23, fh23;\n.reg .b16 l01, l23, h01, h23;\n"
+            ".reg .f16 x, y, s0, s1, s2, s3;\n" + body
             + "mov.b32 $0, {s0, s1}; mov.b32 $1, {s2, s3};\n}")
-
-
-def _fp4_mma_asm() -> str:
-    """PTX for one warp's tensor-core GEMV step: 4 words of a row's packed weights ($4-$7: the top row of an
-    m16n8k16 A fragment, $8-$11: the row 8 below), each word's 4 activation pair words (_plane_index; word w's at
-    $12 + 4w .. $15 + 4w, zero in the lanes whose B column is not their K group) -> the fragment's fp32 D
-    ($0-$3). Each word gives two MMAs (columns (0, 2) with (1, 3), then (4, 6) with (5, 7)): the K order inside
-    an MMA is free as long as A and B share it. Lane 4g + q holds rows g, g + 8 and K group q of the step, so B's
-    column c, nonzero only in lane 4c + q = c * 5, sums group c: D holds, per lane, rows g and g + 8 of groups 2q
-    and 2q + 1 (zero for q >= 2), scaled by the caller."""
-    mma = "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {$0, $1, $2, $3}, "
-    body = "".join(
-        _e4m3_ptx(f"${4 + w}", "t") + _e4m3_ptx(f"${8 + w}", "b")
-        + mma + f"{{tl01, bl01, th01, bh01}}, {{${12 + 4 * w}, ${13 + 4 * w}}}, {{$0, $1, $2, $3}};\n"
-        + mma + f"{{tl23, bl23, th23, bh23}}, {{${14 + 4 * w}, ${15 + 4 * w}}}, {{$0, $1, $2, $3}};\n"
-        for w in range(4))
-    return ("{\n" + _E4M3_REGS + ".reg .b32 tl01, th01, tl23, th23, bl01, bh01, bl23, bh23;\n"
-            "mov.b32 $0, 0; mov.b32 $1, 0; mov.b32 $2, 0; mov.b32 $3, 0;\n" + body + "}")
 
 
 BLOCK_ROWS = tl.constexpr(16)  # block_rows' layout: 16 rows x 32 bytes (2 scale groups) per contiguous chunk
@@ -398,9 +378,7 @@ CHUNK_BYTES = tl.constexpr(32)
 _FP4_ASM = tl.constexpr(_fp4_asm(False))
 _FP4_ASM_ONE_MUL = tl.constexpr(_fp4_asm(True))
 _FP4_DOT_ASM = tl.constexpr(_fp4_dot_asm())
-_FP4_MMA_ASM = tl.constexpr(_fp4_mma_asm())
 _FP4_DOT_CONSTRAINTS = tl.constexpr("=r,=r," + ",".join(["r"] * 20))  # pack 4: 4 fp16 sums; 4 + 16 words
-_FP4_MMA_CONSTRAINTS = tl.constexpr("=r,=r,=r,=r," + ",".join(["r"] * 24))  # pack 4: D; 4 + 4 + 16 words
 DOT_WEIGHT_SHIFT = tl.constexpr(6)  # DEQ 3's weights are e2m1 * 2^-6 (e4m3 bits): sums of 32 products stay
 # finite up to |a| ~ 21k, products stay normal down to |w * a| ~ 2^-8
 
@@ -660,7 +638,7 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
 @triton.jit
 def _plane_index(c):
     """Index (fp16 units) of column c in a row's activation planes: each 8-column word's columns in the order
-    0, 2, 1, 3, 4, 6, 5, 7, so its 4 pair words are the activation operands of _fp4_dot_asm / _fp4_mma_asm for
+    0, 2, 1, 3, 4, 6, 5, 7, so its 4 pair words are the activation operands of _fp4_dot_asm for
     that word's weights (low nibbles (0, 2), high (1, 3), then (4, 6), (5, 7)), one 16-byte load."""
     r = c % 8
     return c - r + (r & 4) + (r & 1) * 2 + (r >> 1 & 1)
@@ -706,9 +684,6 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
         group = tl.sum(part.reshape([BN, BK // 32, 4]), axis=2)
         scale = ((s.to(tl.int32) + DOT_WEIGHT_SHIFT) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
         acc += group.to(tl.float32) * scale
-    elif DEQ == 4:
-        acc = _gemv_mma_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, MASK_K,
-                             BLOCKED)
     else:
         kk = k0 + tl.arange(0, BK)
         if MASK_K:
@@ -721,51 +696,6 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
         lo, hi = _dequant(packed, s, BN, BK, tl.float32, 0)
         acc += lo.to(tl.float32) * a_even[None, :] + hi.to(tl.float32) * a_odd[None, :]
     return acc
-
-
-@triton.jit
-def _mma_rows(n, BN: tl.constexpr):
-    """The GEMV's rows n [BN] as the MMA fragments' (top, bottom) rows [BN/2]: 16-row slabs, row r of the top
-    half with the row 8 below it (lanes 4g + q hold top row g and bottom row g, _fp4_mma_asm)."""
-    pair = tl.reshape(n, [BN // 16, 2, 8]).permute(0, 2, 1).reshape([BN // 2, 2])
-    return pair.split()
-
-
-@triton.jit
-def _gemv_mma_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
-                   MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
-    """DEQ 4: acc [BN/2, 16] + 128 columns from k0 through _fp4_mma_asm. The tensors are [BN/2, 16]: the top or
-    bottom rows by 16 words (128 columns, 4 K groups), which Triton lays out as 4 words a lane (one 16-byte load)
-    and lanes 4g + q = rows g by words 4q..4q+3, the A fragment the PTX assumes. Element (r, 4q + i) of the PTX's
-    D: rows top (i < 2) or bottom, group 2q + i % 2 (zero for q >= 2), scaled here into acc."""
-    top, bottom = _mma_rows(n, BN)
-    tmask, bmask = _mma_rows(nmask, BN)
-    jj = tl.arange(0, 16)
-    j = k0 // 8 + jj  # word index in the row
-    kmask = (j < K // 8)[None, :]
-    words = blocks_ptr.to(tl.pointer_type(tl.int32))
-    tmask = tmask[:, None]
-    bmask = bmask[:, None]
-    # the planes for lane 4c + q's words, nonzero only where B's column c is that lane's K group q
-    own = (tl.arange(0, BN // 2) % 8)[:, None] == (jj // 4)[None, :]
-    if MASK_K:
-        tmask &= kmask
-        bmask &= kmask
-        own &= kmask
-    wt = tl.load(words + _packed_offsets(top, j, stride_bn // 4, BLOCKED, CHUNK_BYTES // 4), mask=tmask, other=0)
-    wb = tl.load(words + _packed_offsets(bottom, j, stride_bn // 4, BLOCKED, CHUNK_BYTES // 4), mask=bmask, other=0)
-    pairs = _pair_words(a_ptr, j, top)
-    d = tl.inline_asm_elementwise(
-        _FP4_MMA_ASM, _FP4_MMA_CONSTRAINTS,
-        [wt, wb, tl.load(pairs, mask=own, other=0), tl.load(pairs + 4, mask=own, other=0),
-         tl.load(pairs + 8, mask=own, other=0), tl.load(pairs + 12, mask=own, other=0)],
-        dtype=tl.float32, is_pure=True, pack=4)
-    bottom_half = (jj % 4 >= 2)[None, :]
-    group = k0 // 32 + 2 * (jj // 4) + jj % 2
-    smask = tl.where(bottom_half, bmask, tmask) & (jj < 8)[None, :] & (group < K // 32)[None, :]
-    row = tl.where(bottom_half, bottom[:, None], top[:, None])
-    s = tl.load(scales_ptr + row * stride_sn + group[None, :], mask=smask, other=0)
-    return acc + d * ((s.to(tl.int32) + DOT_WEIGHT_SHIFT) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
 
 
 @triton.jit
@@ -793,11 +723,7 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
     weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
     activations), or 3 (bf16 on the GPU; a_ptr: the row's activation planes, _plane_index): fp16 products,
     about 2.7 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use."""
-    if DEQ == 4:
-        tl.static_assert(BK == 128 and BN % 16 == 0, "the MMA GEMV steps 128 columns of 16-row slabs")
-        acc = tl.zeros([BN // 2, 16], tl.float32)
-    else:
-        acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
+    acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
     k_full = K // BK * BK
     for k0 in range(0, k_full, BK):
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
@@ -805,12 +731,7 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
     if k_full < K:
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK,
                          DEQ, True, BLOCKED)
-    if DEQ == 4:  # (r, q, half, group) -> rows: each slab's top rows, then its bottom rows
-        halves = tl.sum(tl.sum(acc.reshape([BN // 2, 4, 2, 2]), axis=3), axis=1)
-        out = halves.reshape([BN // 16, 8, 2]).permute(0, 2, 1).reshape([BN])
-    else:
-        out = tl.sum(acc, axis=1)
-    return out
+    return tl.sum(acc, axis=1)
 
 
 @triton.jit
@@ -842,7 +763,7 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     h = _swiglu(gate, up, limit, alpha)
-    if DEQ >= 3:
+    if DEQ == 3:
         tl.store(h_ptr + p.to(tl.int64) * (N // 2) + _plane_index(cols), _plane_values(h.to(tl.bfloat16)),
                  mask=cols < N // 2)
     else:
@@ -1055,21 +976,20 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     if configs[0].get("GEMV"):  # each pair streams its own expert (a shared expert is read twice): no grouping
         up, down = ({k: v for k, v in c.items() if k != "GEMV"} for c in configs)
         gemv_deq = _gemv_dequant(x)
-        deq_up, deq_down = (c.pop("DEQ", gemv_deq) for c in (up, down))
         flat = idx.reshape(-1).contiguous()
         a = x if gemv_deq == 0 else planes
         if a is None:  # the activations as _fp4_dot_asm's operand planes; h is stored as planes by the up GEMV
             a = torch.empty((T, H), dtype=torch.float16, device=dev)
             _planes_kernel[(T,)](x, a, H, x.stride(0), KB=triton.next_power_of_2(H), **launch_options(dev))
-        h = torch.empty((P, I), dtype=torch.float16 if gemv_deq != 0 else x.dtype, device=dev)
+        h = torch.empty((P, I), dtype=torch.float16 if gemv_deq == 3 else x.dtype, device=dev)
         _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
             a, flat, w1b, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
-            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=deq_up, BLOCKED=blocked_1, **up,
+            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, **up,
             **launch_options(dev))
         y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
         _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
             h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
-            w2s.stride(1), b2.stride(0), DEQ=deq_down, BLOCKED=blocked_2, **down, **launch_options(dev))
+            w2s.stride(1), b2.stride(0), DEQ=gemv_deq, BLOCKED=blocked_2, **down, **launch_options(dev))
         return y
     EP = triton.next_power_of_2(E)
     counts, sorted_pairs = groups or _group_pairs(idx, EP)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (The tensor-core GEMV, DEQ 4, and moe_decode_variants' --mma flag were removed after run c: aeace3f.)
 # Session 9, run b (H200): the planes as a per-word column order and the DEQ 3 PTX on 4 words (pack 4); the
 # tensor-core GEMV (DEQ 4): GPU MoE tests (both), then its tiles at one token against the default.
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1

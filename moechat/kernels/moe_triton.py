@@ -349,7 +349,8 @@ def _e4m3_ptx(w: str, out: str) -> str:
     """PTX: the packed word w (8 weights, byte j holding columns 2j and 2j+1) -> f16x2 registers {out}l01,
     {out}h01, {out}l23, {out}h23 holding columns (0, 2), (1, 3), (4, 6), (5, 7) as e2m1 * 2^-6. Each nibble becomes
     an e4m3 byte with the same bits (sign to bit 7, exponent and mantissa bits to 2-4: e4m3's bias 7 against
-    e2m1's 1 makes it e2m1 * 2^-6, exact, 0.5 a subnormal), converted two at a time by the hardware (sm_89+)."""
+    e2m1's 1 makes it e2m1 * 2^-6, exact, 0.5 a subnormal), converted two at a time by the hardware (sm_89+).
+    Scratch registers t, lo, hi (.b32) and l01, l23, h01, h23 (.b16) are the caller's to declare."""
     return (f"shl.b32 t, {w}, 2; and.b32 lo, t, 0x1C1C1C1C; shl.b32 t, {w}, 4; and.b32 t, t, 0x80808080;"
             f" or.b32 lo, lo, t;\nshr.b32 t, {w}, 2; and.b32 hi, t, 0x1C1C1C1C; and.b32 t, {w}, 0x80808080;"
             f" or.b32 hi, hi, t;\nmov.b32 {{l01, l23}}, lo; mov.b32 {{h01, h23}}, hi;\n"
@@ -700,9 +701,10 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
 
 @triton.jit
 def _pair_words(a_ptr, j, rows):
-    """Pointers [rows, words j] to the activation planes' pair words that the PTX's 4 packed elements (words
-    j - j % 4 .. + 3 in one lane) take as word 0's 4 pairs; + 4 * w: word w's. Broadcast over the rows (in the
-    weights' layout: no shuffle through shared memory; LLVM keeps one load per lane for all its rows)."""
+    """Pointers [rows, words j] into the activation planes: element j at pair j % 4 of word j - j % 4, the first of
+    the 4 words one lane's PTX call takes, so those 4 elements load that word's 4 pairs in one 16-byte load; + 4 * w:
+    word w's. Broadcast over the rows (in the weights' layout: no shuffle through shared memory; LLVM keeps one load
+    per lane for all its rows)."""
     return a_ptr.to(tl.pointer_type(tl.int32)) + (j // 4 * 16 + j % 4)[None, :] + 0 * rows[:, None]  # 16-byte loads
 
 

@@ -33,20 +33,14 @@ from moechat.kernels.pdl import launch_options, wait_for_previous
 
 @triton.jit
 def _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, k_hi, stride_x, stride_w,
-                  BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr, a_ptr, res_ptr,
-                  norm_w_ptr, rstd, sum_ptr, planes_ptr, K, NORM: tl.constexpr, PLANES: tl.constexpr):
-    """x[rows, k_lo:k_hi] @ w[:, k_lo:k_hi]^T -> [BT, EP] fp32. NORM: x's columns are made here from a + res
-    (_normed_columns; the other arguments are its) and stored to x_ptr, else loaded from it."""
+                  BT: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr):
+    """x[rows, k_lo:k_hi] @ w[:, k_lo:k_hi]^T -> [BT, EP] fp32."""
     acc = tl.zeros([BT, EP], tl.float32)
     for k0 in range(k_lo, k_hi, BK):
         kk = k0 + tl.arange(0, BK)
         kmask = kk < k_hi
-        if NORM:
-            x = _normed_columns(a_ptr, res_ptr, norm_w_ptr, rstd, x_ptr, sum_ptr, planes_ptr, rows, rmask, kk, kmask,
-                                K, PLANES)
-        else:
-            x = tl.load(x_ptr + rows[:, None].to(tl.int64) * stride_x + kk[None, :],
-                        mask=rmask[:, None] & kmask[None, :], other=0.0)
+        x = tl.load(x_ptr + rows[:, None].to(tl.int64) * stride_x + kk[None, :], mask=rmask[:, None] & kmask[None, :],
+                    other=0.0)
         w = tl.load(w_ptr + ex[:, None] * stride_w + kk[None, :], mask=emask[:, None] & kmask[None, :], other=0.0)
         acc = tl.dot(x, tl.trans(w), acc, input_precision=PREC)
     return acc
@@ -88,40 +82,35 @@ def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, 
     rmask = rows < T
     ex = tl.arange(0, EP)
     emask = ex < E
-    acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, 0, K, stride_x, stride_w, BT, BK, EP, PREC, x_ptr, x_ptr,
-                        x_ptr, 0.0, x_ptr, x_ptr, K, False, False)
+    acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, 0, K, stride_x, stride_w, BT, BK, EP, PREC)
     _route_select(acc, x_ptr, b_ptr, weights_ptr, idx_ptr, rows, rmask, ex, emask, TOPK, KP, BT, EP)
 
 
 @triton.jit
-def _rows_rstd(a_ptr, res_ptr, rows, T, K, eps, NR: tl.constexpr, KB: tl.constexpr):
-    """1 / rms(a + res) of rows 0..T-1 (T <= NR, KB >= K) from whole rows (a few KB from L2, one pass: K-chunked
-    loops were 21 us where the norm kernel takes 3), spread over `rows` (zero at and past T)."""
-    r = tl.arange(0, NR)
+def _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, h_ptr, sum_ptr, planes_ptr, T, k_lo, k_hi, K, eps,
+                         NR: tl.constexpr, KB: tl.constexpr, PLANES: tl.constexpr):
+    """Columns k_lo:k_hi of (rmsnorm(a + res), a + res) for the T rows of width K (KB >= K), stored to h and sum
+    (PLANES: h also as the decode GEMVs' activation planes).
+    Each split program of the route computes the rows' rstd for itself from whole rows (a few KB from L2), NR
+    rows per pass: one pass at the sizes that take this path (a pass is a memory round trip, K-chunked loops
+    were 21 us where the norm kernel takes 3)."""
     cols = tl.arange(0, KB)
-    off = r[:, None].to(tl.int64) * K + cols[None, :]
-    m = (r < T)[:, None] & (cols < K)[None, :]
-    t = (tl.load(a_ptr + off, mask=m, other=0.0) + tl.load(res_ptr + off, mask=m, other=0.0)).to(tl.float32)
-    rstd = tl.where(r < T, tl.rsqrt(tl.sum(t * t, axis=1) / K + eps), 0.0)  # (a + res rounded, as the reference's)
-    return tl.sum(tl.where(rows[:, None] == r[None, :], rstd[None, :], 0.0), axis=1)
-
-
-@triton.jit
-def _normed_columns(a_ptr, res_ptr, norm_w_ptr, rstd, h_ptr, sum_ptr, planes_ptr, rows, rmask, kk, kmask, K,
-                    PLANES: tl.constexpr):
-    """Columns kk of h = rmsnorm(a + res) for rows (rstd from _rows_rstd), stored with a + res to h and sum
-    (PLANES: h also as the decode GEMVs' activation planes), and returned for the router's logits: the route
-    reads none of it back, so its loads need not wait for the stores."""
-    off = rows[:, None].to(tl.int64) * K + kk[None, :]
-    m = rmask[:, None] & kmask[None, :]
-    x = tl.load(a_ptr + off, mask=m, other=0.0) + tl.load(res_ptr + off, mask=m, other=0.0)
-    w = tl.load(norm_w_ptr + kk, mask=kmask, other=0.0).to(tl.float32)
-    tl.store(sum_ptr + off, x, mask=m)
-    h = (x.to(tl.float32) * rstd[:, None] * w[None, :]).to(h_ptr.dtype.element_ty)
-    tl.store(h_ptr + off, h, mask=m)
-    if PLANES:
-        tl.store(planes_ptr + rows[:, None].to(tl.int64) * K + _plane_index(kk)[None, :], _plane_values(h), mask=m)
-    return h
+    mine = (cols >= k_lo) & (cols < k_hi)
+    w = tl.load(norm_w_ptr + cols, mask=mine, other=0.0).to(tl.float32)[None, :]
+    for r0 in range(0, T, NR):
+        rows = r0 + tl.arange(0, NR)
+        off = rows[:, None].to(tl.int64) * K + cols[None, :]
+        m = (rows < T)[:, None] & (cols < K)[None, :]
+        x = tl.load(a_ptr + off, mask=m, other=0.0) + tl.load(res_ptr + off, mask=m, other=0.0)  # rounded, as
+        t = x.to(tl.float32)  # the reference's a + residual is
+        rstd = tl.rsqrt(tl.sum(t * t, axis=1) / K + eps)[:, None]
+        m &= mine[None, :]
+        tl.store(sum_ptr + off, x, mask=m)
+        h = (t * rstd * w).to(h_ptr.dtype.element_ty)
+        tl.store(h_ptr + off, h, mask=m)
+        if PLANES:
+            tl.store(planes_ptr + rows[:, None].to(tl.int64) * K + _plane_index(cols)[None, :], _plane_values(h),
+                     mask=m)
 
 
 @triton.jit(do_not_specialize=["T"])
@@ -133,7 +122,7 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
     """Split-K router logits for decode: program (row block, split) -> part[split, rows, :] (fp32). The last
     program of a row block to arrive sums the parts in split order (deterministic whatever the arrival order),
     picks, and resets the row block's arrival count for the next call: one kernel, no second launch.
-    NORM: x (contiguous) is computed here as rmsnorm(a + res), each program storing its K split of x and of
+    NORM: x (contiguous) is first computed here as rmsnorm(a + res), each program storing its K split of x and of
     a + res (the residual add + norm before the MoE, without a kernel of its own); PLANES: x also as planes.
     GROUP (one row block holds the batch): the last program also groups the pairs by expert (_group_in_order's
     counts and order, GEP experts) for moe_pairs, so the MoE needs no scatter kernel."""
@@ -144,11 +133,11 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
     emask = ex < E
     k_lo = tl.multiple_of(tl.program_id(1) * K_CHUNK, BK)
     k_hi = tl.minimum(k_lo + K_CHUNK, K)
-    rstd = 0.0
-    if NORM:  # one row block (T <= NR <= BT): x's columns made from a + res as the logits need them
-        rstd = _rows_rstd(a_ptr, res_ptr, rows, T, K, eps, NR, KB)
-    acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, k_hi, stride_x, stride_w, BT, BK, EP, PREC, a_ptr,
-                        res_ptr, norm_w_ptr, rstd, sum_ptr, planes_ptr, K, NORM, PLANES)
+    if NORM:  # one row block (T <= BT)
+        _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, x_ptr, sum_ptr, planes_ptr, T, k_lo, k_hi, K, eps, NR, KB,
+                             PLANES)
+        tl.debug_barrier()  # the columns stored by every thread before any reads them back below
+    acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, k_hi, stride_x, stride_w, BT, BK, EP, PREC)
     tl.store(part_ptr + (tl.program_id(1) * T + rows[:, None]).to(tl.int64) * EP + ex[None, :], acc,
              mask=rmask[:, None])
     tl.debug_barrier()  # every thread's part stored before the program's arrival is counted (release below)

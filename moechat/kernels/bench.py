@@ -17,6 +17,7 @@ import torch
 
 from moechat.kernels import attention_triton, linear_triton, moe_triton, norm_triton, rope_triton
 from moechat.kernels.attention import AttentionBatch
+from moechat.kernels.moe import Routing
 from moechat.kernels.rope import rope_tables, yarn_inv_freq_and_scale
 
 # synthetic:gpt-oss-20b (the kernels layer does not import the engine's presets)
@@ -206,6 +207,13 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
         flops = 2 * T * TOP_K * (2 * INTER * HIDDEN + INTER * HIDDEN)
         us = graph_us([lambda ex=ex, r=r: moe_triton.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)])
         tab.add("moe", f"T={T} ({used:.0f}E)", us, nbytes, flops)
+        # as a decode layer runs it: the route already made x's planes (1-2 tokens) or grouped the pairs (one
+        # row block of the split route), and the next norm sums the k slots
+        made = [engine_routing(T, w, rb) for w in rw]
+        us = graph_us([lambda ex=ex, h=h, r=r: moe_triton.moe_pairs(h, r.weights, r.experts, ex, 7.0,
+                                                                    groups=r.groups, planes=r.planes)
+                       for ex, (h, r) in zip(layers, made)])
+        tab.add("moe pairs (engine)", f"T={T} ({used:.0f}E)", us, nbytes, flops)
         if T in (1, 8, 256, 8192):  # the other weight layout; where the MMA tiles run, 2-mul dequant, byte scales
             variants = [other_layout(layers)]
             if T * TOP_K > moe_triton.GEMV_PAIRS:  # the GEMVs read scale bytes and apply scales in fp32 anyway
@@ -218,6 +226,15 @@ def bench_moe(tab: Table, sizes, layers: list[dict], sweep: bool) -> list[str]:
         if sweep:
             notes += sweep_moe(T, x, layers, routes)
     return notes
+
+
+def engine_routing(T: int, router_w: torch.Tensor, router_b: torch.Tensor) -> tuple[torch.Tensor, Routing]:
+    """(h, its Routing) as a decode layer's add_rmsnorm_route hands them to the MoE for random a + residual: with
+    x's planes where the GEMVs run, the pairs grouped where one split-route row block holds the batch."""
+    a, residual = (torch.randn(T, HIDDEN, device="cuda", dtype=BF16) for _ in range(2))
+    norm_w = torch.ones(HIDDEN, device="cuda", dtype=BF16)
+    h, _, routing = moe_triton.add_rmsnorm_route(a, residual, norm_w, 1e-5, router_w, router_b, TOP_K)
+    return h, routing
 
 
 def other_layout(layers: list[dict]) -> tuple[str, list[dict]]:

@@ -956,6 +956,15 @@ def moe_add_rmsnorm(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, e
                                    residual, norm_w, eps, top_k=idx.shape[1])
 
 
+def activation_planes(x: torch.Tensor) -> torch.Tensor:
+    """x's rows [T, K] as the decode GEMVs' activation planes (fp16, _plane_index), as the route's norm stores
+    them at decode (Routing.planes)."""
+    T, K = x.shape
+    planes = torch.empty((T, K), dtype=torch.float16, device=x.device)
+    _planes_kernel[(T,)](x, planes, K, x.stride(0), KB=triton.next_power_of_2(K), **launch_options(x.device))
+    return planes
+
+
 def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
               configs: tuple[dict, dict] | None = None, groups: tuple | None = None,
               planes: torch.Tensor | None = None) -> torch.Tensor:
@@ -981,8 +990,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         flat = idx.reshape(-1).contiguous()
         a = x if gemv_deq == 0 else planes
         if a is None:  # the activations as _fp4_dot_asm's operand planes; h is stored as planes by the up GEMV
-            a = torch.empty((T, H), dtype=torch.float16, device=dev)
-            _planes_kernel[(T,)](x, a, H, x.stride(0), KB=triton.next_power_of_2(H), **launch_options(dev))
+            a = activation_planes(x)
         h = torch.empty((P, I), dtype=torch.float16 if gemv_deq == 3 else x.dtype, device=dev)
         _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
             a, flat, w1b, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),

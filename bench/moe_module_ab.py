@@ -1,0 +1,45 @@
+"""The MoE op of several copies of moe_triton.py side by side in one process (variants kept outside the tree, e.g.
+`git show <commit>:moechat/kernels/moe_triton.py > .data/old.py`): whole call in a CUDA graph, 4 layers cycled,
+each copy's default tiles, and its output's difference from the first copy's.
+    PYTHONPATH=$PWD python3 bench/moe_module_ab.py moechat/kernels/moe_triton.py .data/old.py [--sizes 8 256 8192]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+
+import torch
+
+from moechat.kernels.bench import HIDDEN, graph_us, random_experts, random_routes
+
+
+def load(path: str, i: int):
+    spec = importlib.util.spec_from_file_location(f"moe_variant_{i}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("modules", nargs="+")
+    p.add_argument("--sizes", type=int, nargs="+", default=[8, 64, 256, 1024, 8192])
+    a = p.parse_args()
+    modules = [load(m, i) for i, m in enumerate(a.modules)]
+    layers = random_experts(4)
+    for T in a.sizes:
+        x = torch.randn(T, HIDDEN, device="cuda", dtype=torch.bfloat16)
+        _, _, routes = random_routes(x, layers)
+        first = None
+        for path, mod in zip(a.modules, modules):
+            calls = [lambda ex=ex, r=r, mod=mod: mod.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)]
+            us = graph_us(calls)
+            out = calls[0]().float()
+            first = out if first is None else first
+            err = (out - first).abs().max().item() / first.abs().max().item()
+            print(f"T={T} {path}: {us:.1f} us, rel. diff {err:.1e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,13 +1,16 @@
 """The MoE op of several copies of moe_triton.py side by side in one process (variants kept outside the tree, e.g.
 `git show <commit>:moechat/kernels/moe_triton.py > .data/old.py`): whole call in a CUDA graph, 4 layers cycled,
-each copy's default tiles, and its output's difference from the first copy's.
+each copy's default tiles (then each --tile, given as JSON, for both GEMMs), and its output's difference from the
+first copy's.
     PYTHONPATH=$PWD python3 bench/moe_module_ab.py moechat/kernels/moe_triton.py .data/old.py [--sizes 8 256 8192]
+        [--tile '{"BM": 64, "BN": 128, "BK": 128, "num_warps": 4, "num_stages": 2}']
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 
 import torch
 
@@ -25,6 +28,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("modules", nargs="+")
     p.add_argument("--sizes", type=int, nargs="+", default=[8, 64, 256, 1024, 8192])
+    p.add_argument("--tile", action="append", default=[], help="a tile config (JSON) for both GEMMs")
     a = p.parse_args()
     modules = [load(m, i) for i, m in enumerate(a.modules)]
     layers = random_experts(4)
@@ -32,13 +36,20 @@ def main() -> None:
         x = torch.randn(T, HIDDEN, device="cuda", dtype=torch.bfloat16)
         _, _, routes = random_routes(x, layers)
         first = None
-        for path, mod in zip(a.modules, modules):
-            calls = [lambda ex=ex, r=r, mod=mod: mod.moe(x, r[0], r[1], ex, 7.0) for ex, r in zip(layers, routes)]
-            us = graph_us(calls)
-            out = calls[0]().float()
-            first = out if first is None else first
-            err = (out - first).abs().max().item() / first.abs().max().item()
-            print(f"T={T} {path}: {us:.1f} us, rel. diff {err:.1e}")
+        for tile in [None] + [json.loads(t) for t in a.tile]:
+            configs = tile and (tile, tile)
+            for path, mod in zip(a.modules, modules):
+                calls = [lambda ex=ex, r=r, mod=mod: mod.moe(x, r[0], r[1], ex, 7.0, configs)
+                         for ex, r in zip(layers, routes)]
+                try:
+                    us = graph_us(calls)
+                except Exception as e:  # a tile that does not fit
+                    print(f"T={T} {path} {tile}: {type(e).__name__}: {str(e)[:80]}")
+                    continue
+                out = calls[0]().float()
+                first = out if first is None else first
+                err = (out - first).abs().max().item() / first.abs().max().item()
+                print(f"T={T} {path} {tile or 'default'}: {us:.1f} us, rel. diff {err:.1e}")
 
 
 if __name__ == "__main__":

@@ -103,8 +103,6 @@ GEMV = dict(GEMV=True, BN=32, BK=64, num_warps=4, num_stages=1)  # CUDA-core pat
     (1, 4, (GEMV, GEMV), torch.float32),                # one row per expert: GEMVs, down with a K tail (96)
     (2, 4, (GEMV, dict(GEMV, BN=16, BK=32)), torch.float16),  # two tokens, an expert shared by both
     (1, 4, (dict(GEMV, BK=128), dict(GEMV, BK=128)), torch.float32),  # K 64 and 96 < BK: the masked step only
-    (2, 4, (GEMV, dict(GEMV, BK=32, SPLIT=2)), torch.float32),  # down GEMV split over K (96 = 64 + 32 whole steps)
-    (1, 4, (GEMV, dict(GEMV, SPLIT=2)), torch.float16),  # 96 = 64 + a split of one masked 32-column step
 ])
 def test_moe_tiles(T, k, configs, dtype):
     g = torch.Generator().manual_seed(100 + T)

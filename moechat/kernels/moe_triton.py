@@ -719,39 +719,37 @@ def _plane_words(ptr, kmask, MASK_K: tl.constexpr):
 
 
 @triton.jit
-def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, k_lo, k_hi, stride_bn, stride_sn, BN: tl.constexpr,
+def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn, BN: tl.constexpr,
                 BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr):
-    """a[k_lo:k_hi] . W[n, k_lo:k_hi] for one activation row -> [BN] fp32 on CUDA cores (k_lo a multiple of BK). One row wastes 15 of an MMA's 16
+    """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
     weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
     activations), or 3 (bf16 on the GPU; a_ptr: the row's activation planes, _plane_index): fp16 products,
     about 2.7 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use."""
     acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
-    k_full = k_lo + (k_hi - k_lo) // BK * BK
-    for k0 in range(k_lo, k_full, BK):
-        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, k_hi, stride_bn, stride_sn, BN, BK, DEQ,
+    k_full = K // BK * BK
+    for k0 in range(0, k_full, BK):
+        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
                          False, BLOCKED)
-    if k_full < k_hi:
-        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, k_hi, stride_bn, stride_sn, BN, BK,
+    if k_full < K:
+        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK,
                          DEQ, True, BLOCKED)
     return tl.sum(acc, axis=1)
 
 
 @triton.jit
-def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, k_lo, k_hi, N, stride_wbe, stride_wbn, stride_wse,
+def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn, stride_wse,
                stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
                BLOCKED: tl.constexpr):
     """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at
-    a_row_ptr (DEQ 3: its planes) over columns k_lo:k_hi, rows program_id(0) * BN + [0, BN), + bias where k_lo
-    is 0 -> (fp32 [BN], n, nmask)."""
+    a_row_ptr (DEQ 3: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
     p = tl.program_id(1)
     e = tl.load(idx_ptr + p).to(tl.int64)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
-    acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, k_lo, k_hi,
+    acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
                       stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED)
-    bias = tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
-    return acc + tl.where(k_lo == 0, bias, 0.0), n, nmask
+    return acc + tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32), n, nmask
 
 
 @triton.jit
@@ -763,8 +761,8 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
     (rounded to bf16 first, as the other paths store h)."""
     wait_for_previous(PDL)
     p = tl.program_id(1)
-    acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, 0, K,
-                               N, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED)
+    acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
+                               stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED)
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     h = _swiglu(gate, up, limit, alpha)
@@ -776,18 +774,16 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
 
 
 @triton.jit
-def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, K_CHUNK, stride_wbe,
-                          stride_wbn, stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr,
-                          DEQ: tl.constexpr, BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
-    """Program (N tile, pair, K split) -> y[split, pair, N tile]: the pair's h row (DEQ 3: its planes) over the
-    split's columns through its expert's down rows, bias (split 0), times the pair's routing weight."""
+def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, stride_wbe, stride_wbn,
+                          stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
+                          BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
+    """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3: its planes) through its expert's down
+    rows, bias, times the pair's routing weight."""
     wait_for_previous(PDL)
     p = tl.program_id(1).to(tl.int64)
-    k_lo = tl.multiple_of(tl.program_id(2) * K_CHUNK, BK)  # K_CHUNK is a multiple of BK
-    acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, k_lo, tl.minimum(k_lo + K_CHUNK, K),
-                               N, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED)
-    y = y_ptr + (tl.program_id(2) * tl.num_programs(1) + p) * N + n
-    tl.store(y, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty), mask=nmask)
+    acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
+                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED)
+    tl.store(y_ptr + p * N + n, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty), mask=nmask)
 
 
 @triton.jit(do_not_specialize=["P"])
@@ -1001,11 +997,9 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
             a, flat, w1b, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
             b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, **up,
             **launch_options(dev))
-        k_chunk, split = _split_k(I, down.pop("SPLIT", 1), down["BK"])
-        # K splits: more programs for the down GEMV's half wave; their fp32 partials are summed with the k slots
-        y = torch.empty((split, P, H), dtype=x.dtype if split == 1 else torch.float32, device=dev)
-        _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P, split)](
-            h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, k_chunk, w2b.stride(0), stride_2n, w2s.stride(0),
+        y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
+        _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
+            h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
             w2s.stride(1), b2.stride(0), DEQ=gemv_deq, BLOCKED=blocked_2, **down, **launch_options(dev))
         return y
     EP = triton.next_power_of_2(E)

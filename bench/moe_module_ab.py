@@ -1,7 +1,7 @@
 """The MoE op of several copies of moe_triton.py side by side in one process (variants kept outside the tree, e.g.
 `git show <commit>:moechat/kernels/moe_triton.py > .data/old.py`): whole call in a CUDA graph, 4 layers cycled,
-each copy's default tiles (then each --tile, given as JSON, for both GEMMs), and its output's difference from the
-first copy's.
+each copy's default tiles (then each --tile, given as JSON: one config for both GEMMs, or a list [up, down]),
+and its output's difference from the first copy's.
     PYTHONPATH=$PWD python3 bench/moe_module_ab.py moechat/kernels/moe_triton.py .data/old.py [--sizes 8 256 8192]
         [--tile '{"BM": 64, "BN": 128, "BK": 128, "num_warps": 4, "num_stages": 2}']
 """
@@ -28,7 +28,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("modules", nargs="+")
     p.add_argument("--sizes", type=int, nargs="+", default=[8, 64, 256, 1024, 8192])
-    p.add_argument("--tile", action="append", default=[], help="a tile config (JSON) for both GEMMs")
+    p.add_argument("--tile", action="append", default=[], help="tile configs (JSON): {...} or [{up}, {down}]")
     a = p.parse_args()
     modules = [load(m, i) for i, m in enumerate(a.modules)]
     layers = random_experts(4)
@@ -37,7 +37,7 @@ def main() -> None:
         _, _, routes = random_routes(x, layers)
         first = None
         for tile in [None] + [json.loads(t) for t in a.tile]:
-            configs = tile and (tile, tile)
+            configs = tile and (tuple(tile) if isinstance(tile, list) else (tile, tile))
             for path, mod in zip(a.modules, modules):
                 calls = [lambda ex=ex, r=r, mod=mod: mod.moe(x, r[0], r[1], ex, 7.0, configs)
                          for ex, r in zip(layers, routes)]

@@ -848,7 +848,9 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         # block_rows' layout: T=64 232.9 us, against 240.6 for row-major rows through TMA (an option until session 4)
         mid = dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SWAP=True)
         return mid, mid
-    mid = dict(BM=64, BN=128, BK=128, num_warps=4, num_stages=3, S32=True)  # T=256: 355.8 us
+    # T=256 (H200, session 10): 360.7 us with 128-column K steps and scale words (S32), 347.8 with 64-column steps
+    # (registers 254 -> 167 for up, shared memory 83 -> 41 KB), 337.8 with each step's scales loaded a step ahead
+    mid = dict(BM=64, BN=128, BK=64, num_warps=4, num_stages=3, AHEAD=True)
     if rows <= 64:
         return mid, mid
     # prefill: a 128 x 256 tile halves the dequantization per FLOP against 128 x 128 (8k tokens: up 3.49 -> 2.86 ms);

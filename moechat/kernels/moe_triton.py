@@ -831,8 +831,11 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         # one warp per program (no barrier in the activations' layout change): up 26.3 -> 24.3 us. H200, fp16
         # products: 8-row programs (twice the programs, so twice the loads in flight) with long K steps, T=1
         # up 23.2 -> 22.3, down 13.4 -> 12.9 us; T=2 up 41.3 -> 37.2, down 23.9 -> 23.1. Words and activation
-        # planes (H200, session 8): up 21.4 (8/256: 23.6), down 12.4 (8/1024 now 19.4: 255 registers), T=2 36.2 / 21.1
-        return (dict(GEMV=True, BN=8, BK=512, num_warps=1, num_stages=1),
+        # planes (H200, session 8): up 21.4 (8/256: 23.6), down 12.4 (8/1024 now 19.4: 255 registers), T=2 36.2 / 21.1.
+        # One token's up GEMV (H200, session 10): 2,880 8-row programs at 96 registers were 1.09 waves; 16-row ones
+        # with 256-column steps keep 96 registers in one wave of 1,440: engine 18.17 -> 16.66 us (T=2 48.0 / 48.2)
+        up_rows, up_bk = (16, 256) if pairs <= 4 else (8, 512)
+        return (dict(GEMV=True, BN=up_rows, BK=up_bk, num_warps=1, num_stages=1),
                 dict(GEMV=True, BN=8, BK=512, num_warps=1, num_stages=1))
     if device.type != "cuda":
         small = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96 in the tests: a K tail

@@ -819,7 +819,8 @@ GEMV_PAIRS = 8  # up to 2 tokens: few rows per expert, and experts rarely shared
 
 
 def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.device) -> tuple[dict, dict]:
-    """(up, down) tile configs, picked by `python -m moechat.kernels.bench --sweep moe` on an H100 (bench/NOTES.md).
+    """(up, down) tile configs, picked by `python -m moechat.kernels.bench --sweep moe` on an H100, later ones on an
+    H200 with `bench/moe_module_ab.py --tile` (bench/NOTES.md).
     Decode (a row or a few per expert): a 16-row tile and narrow N tiles spread the weight stream over every SM;
     a few dozen rows per expert: mid tiles; prefill: big tiles for tensor-core reuse. Up to GEMV_PAIRS pairs:
     CUDA-core GEMVs (moe_pairs' GEMV path)."""
@@ -857,7 +858,8 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     if rows <= 64:
         return mid, mid
     # prefill: a 128 x 256 tile halves the dequantization per FLOP against 128 x 128 (8k tokens: up 3.49 -> 2.86 ms);
-    # scale words measured faster at 256 tokens (mid tile above: 400 -> 345 us), byte loads at 8192 (4224 vs 4326)
+    # scale words measured faster at 256 tokens with 128-column steps (session 2: 400 -> 345 us), byte loads at 8192
+    # (4224 vs 4326)
     up = dict(BM=128, BN=256, BK=128, num_warps=8, num_stages=3, S32=rows <= 256)
     down = dict(BM=256, BN=128, BK=64, num_warps=8, num_stages=3, AHEAD=True)
     # up to 256 rows per expert the down GEMM's last row tile of each expert wastes less at 64 rows

@@ -13,7 +13,8 @@ import triton
 import triton.language as tl
 
 from moechat.kernels import moe_triton
-from moechat.kernels.bench import EXPERTS, HIDDEN, TOP_K, graph_us, kernel_us, random_experts, random_routes
+from moechat.kernels.bench import (EXPERTS, HIDDEN, TOP_K, graph_us, kernel_us, random_experts, random_routes,
+                                    relative_diff)
 
 
 @triton.jit
@@ -97,7 +98,7 @@ def main() -> None:
                     continue
                 out = calls[0]().float()
                 first = out if first is None else first
-                err = (out - first).abs().max().item() / first.abs().max().item()
+                err = relative_diff(out, first)
                 parts = ", ".join(f"{k.strip('_').split('_kernel')[0]} {v:.1f}" for k, v in sorted(times.items())
                                   if "kernel" in k)
                 print(f"T={T} {name} graph {us:.1f} us | {parts} | rel. diff {err:.1e} | up {cfg[0]} down {cfg[1]}")

@@ -14,7 +14,7 @@ import json
 
 import torch
 
-from moechat.kernels.bench import HIDDEN, graph_us, random_experts, random_routes
+from moechat.kernels.bench import HIDDEN, graph_us, random_experts, random_routes, relative_diff
 
 
 def load(path: str, i: int):
@@ -48,7 +48,7 @@ def main() -> None:
                     continue
                 out = calls[0]().float()
                 first = out if first is None else first
-                err = (out - first).abs().max().item() / first.abs().max().item()
+                err = relative_diff(out, first)
                 print(f"T={T} {path} {tile or 'default'}: {us:.1f} us, rel. diff {err:.1e}")
 
 

@@ -46,6 +46,11 @@ def graph_us(calls: list, replays: int = 20) -> float:
     return start.elapsed_time(end) * 1e3 / (replays * len(calls))
 
 
+def relative_diff(out: torch.Tensor, ref: torch.Tensor) -> float:
+    """Largest absolute difference of out from ref, relative to ref's largest magnitude (variant comparisons)."""
+    return (out.float() - ref.float()).abs().max().item() / ref.float().abs().max().item()
+
+
 def kernel_us(calls: list, iters: int = 3) -> dict[str, float]:
     """Per-kernel GPU microseconds per call, from the profiler."""
     for c in calls:

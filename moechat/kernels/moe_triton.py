@@ -663,8 +663,7 @@ def _plane_values(x):
 
 @triton.jit
 def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
-               BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr,
-               S32: tl.constexpr, PIF: tl.constexpr):
+               BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
     """acc + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail).
     DEQ 3: the packed weights as 32-bit words [BN, BK/8] (8 weights each) against the words of the row's
     activation planes at a_ptr, _fp4_dot_asm's fp16 sums per word added per 32-weight group in fp16, each group
@@ -677,12 +676,16 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
             mask &= kmask
         w = tl.load(blocks_ptr.to(tl.pointer_type(tl.int32)) + _packed_offsets(n, j, stride_bn // 4, BLOCKED,
                                                                                   CHUNK_BYTES // 4), mask=mask, other=0)
-        s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, S32, MASK_K)
-        if PIF:
-            if K > 0:
-                acc = _planes_dot(acc, w, s, a_ptr, j, n, kmask, BN, BK, MASK_K)
-        else:
-            acc = _planes_dot(acc, w, s, a_ptr, j, n, kmask, BN, BK, MASK_K)
+        s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
+        pairs = _pair_words(a_ptr, j, n)
+        part = tl.inline_asm_elementwise(
+            _FP4_DOT_ASM, _FP4_DOT_CONSTRAINTS,
+            [w, _plane_words(pairs, kmask, MASK_K), _plane_words(pairs + 4, kmask, MASK_K),
+             _plane_words(pairs + 8, kmask, MASK_K), _plane_words(pairs + 12, kmask, MASK_K)],
+            dtype=tl.float16, is_pure=True, pack=4)
+        group = tl.sum(part.reshape([BN, BK // 32, 4]), axis=2)
+        scale = ((s.to(tl.int32) + DOT_WEIGHT_SHIFT) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
+        acc += group.to(tl.float32) * scale
     else:
         kk = k0 + tl.arange(0, BK)
         if MASK_K:
@@ -695,19 +698,6 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
         lo, hi = _dequant(packed, s, BN, BK, tl.float32, 0)
         acc += lo.to(tl.float32) * a_even[None, :] + hi.to(tl.float32) * a_odd[None, :]
     return acc
-
-
-@triton.jit
-def _planes_dot(acc, w, s, a_ptr, j, n, kmask, BN: tl.constexpr, BK: tl.constexpr, MASK_K: tl.constexpr):
-    pairs = _pair_words(a_ptr, j, n)
-    part = tl.inline_asm_elementwise(
-        _FP4_DOT_ASM, _FP4_DOT_CONSTRAINTS,
-        [w, _plane_words(pairs, kmask, MASK_K), _plane_words(pairs + 4, kmask, MASK_K),
-         _plane_words(pairs + 8, kmask, MASK_K), _plane_words(pairs + 12, kmask, MASK_K)],
-        dtype=tl.float16, is_pure=True, pack=4)
-    group = tl.sum(part.reshape([BN, BK // 32, 4]), axis=2)
-    scale = ((s.to(tl.int32) + DOT_WEIGHT_SHIFT) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
-    return acc + group.to(tl.float32) * scale
 
 
 @triton.jit
@@ -730,8 +720,7 @@ def _plane_words(ptr, kmask, MASK_K: tl.constexpr):
 
 @triton.jit
 def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn, BN: tl.constexpr,
-                BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
-                S32: tl.constexpr, PIF: tl.constexpr):
+                BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr):
     """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
     weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
@@ -739,19 +728,19 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
     about 2.7 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use."""
     acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
     k_full = K // BK * BK
-    for k0 in tl.range(0, k_full, BK, num_stages=PIPE):
+    for k0 in range(0, k_full, BK):
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
-                         False, BLOCKED, S32, PIF)
+                         False, BLOCKED)
     if k_full < K:
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK,
-                         DEQ, True, BLOCKED, S32, False)
+                         DEQ, True, BLOCKED)
     return tl.sum(acc, axis=1)
 
 
 @triton.jit
 def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn, stride_wse,
                stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
-               BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, PIF: tl.constexpr):
+               BLOCKED: tl.constexpr):
     """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at
     a_row_ptr (DEQ 3: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
     p = tl.program_id(1)
@@ -759,23 +748,21 @@ def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stri
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
     acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
-                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32, PIF)
+                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED)
     return acc + tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32), n, nmask
 
 
 @triton.jit
 def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stride_x, stride_wbe, stride_wbn,
                         stride_wse, stride_wsn, stride_be, limit, alpha, TOPK: tl.constexpr, BN: tl.constexpr,
-                        BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr = 1,
-                        S32: tl.constexpr = False, PIF: tl.constexpr = False, PDL: tl.constexpr = False):
+                        BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, pair) -> h[pair, N tile / 2]: the pair's token row through its expert's gate/up rows,
     bias and SwiGLU. DEQ 3: x holds the tokens' activation planes, and h is stored as planes for the down GEMV
     (rounded to bf16 first, as the other paths store h)."""
     wait_for_previous(PDL)
     p = tl.program_id(1)
     acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
-                               stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED,
-                               PIPE, S32, PIF)
+                               stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED)
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     h = _swiglu(gate, up, limit, alpha)
@@ -789,14 +776,13 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
 @triton.jit
 def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, stride_wbe, stride_wbn,
                           stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
-                          BLOCKED: tl.constexpr, PIPE: tl.constexpr = 1, S32: tl.constexpr = False,
-                          PIF: tl.constexpr = False, PDL: tl.constexpr = False):
+                          BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3: its planes) through its expert's down
     rows, bias, times the pair's routing weight."""
     wait_for_previous(PDL)
     p = tl.program_id(1).to(tl.int64)
     acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
-                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32, PIF)
+                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED)
     tl.store(y_ptr + p * N + n, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty), mask=nmask)
 
 

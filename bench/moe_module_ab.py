@@ -3,7 +3,7 @@
 each copy's default tiles (then each --tile, given as JSON: one config for both GEMMs, or a list [up, down]),
 and its output's difference from the first copy's.
     PYTHONPATH=$PWD python3 bench/moe_module_ab.py moechat/kernels/moe_triton.py .data/old.py [--sizes 8 256 8192]
-        [--tile '{"BM": 64, "BN": 128, "BK": 128, "num_warps": 4, "num_stages": 2}']
+        [--tile '{"BM": 64, "BN": 128, "BK": 128, "num_warps": 4, "num_stages": 2}'] [--layout block_rows]
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ def main() -> None:
     p.add_argument("modules", nargs="+")
     p.add_argument("--sizes", type=int, nargs="+", default=[8, 64, 256, 1024, 8192])
     p.add_argument("--tile", action="append", default=[], help="tile configs (JSON): {...} or [{up}, {down}]")
+    p.add_argument("--layout", choices=("engine", "block_rows", "row-major"), default="engine",
+                   help="the experts' layout: this GPU's default (lay_out_experts), or the one named")
     a = p.parse_args()
     modules = [load(m, i) for i, m in enumerate(a.modules)]
-    layers = random_experts(4)
+    layers = random_experts(4, None if a.layout == "engine" else a.layout == "block_rows")
     for T in a.sizes:
         x = torch.randn(T, HIDDEN, device="cuda", dtype=torch.bfloat16)
         _, _, routes = random_routes(x, layers)

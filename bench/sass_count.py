@@ -25,13 +25,13 @@ ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_w
 
 def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int,
                    s32: bool = False, ahead: bool = False, early: bool = False,
-                   blocked: bool = False):
+                   blocked: bool = False, pipe: int = 1):
     fn = {"up": moe_triton._moe_up_kernel, "down": moe_triton._moe_down_kernel,
           "up_gemv": moe_triton._moe_up_gemv_kernel, "down_gemv": moe_triton._moe_down_gemv_kernel}[kernel]
     consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, S32=s32, AHEAD=ahead, EARLY=early,
                   BLOCKED=blocked)
     if kernel.endswith("gemv"):
-        consts = dict(BN=bn, BK=bk, DEQ=deq, BLOCKED=blocked)
+        consts = dict(BN=bn, BK=bk, DEQ=deq, BLOCKED=blocked, PIPE=pipe, S32=s32)
     if kernel.startswith("up"):
         consts.update(TOPK=4, **({} if kernel.endswith("gemv") else {"SPLIT": 1}))
     names = fn.arg_names
@@ -75,9 +75,10 @@ def main() -> None:
     p.add_argument("--ahead", action="store_true", help="scales loaded a K step ahead")
     p.add_argument("--early", action="store_true", help="scales loaded first in each K step")
     p.add_argument("--blocked", action="store_true", help="packed weights in block_rows' layout")
+    p.add_argument("--pipe", type=int, default=1, help="GEMVs: stages of the K loop's loads (1: none)")
     a = p.parse_args()
     k = compile_kernel(a.kernel, a.bm, a.bn, a.bk, a.warps, a.stages, a.swap, a.deq, a.s32, a.ahead, a.early,
-                       a.blocked)
+                       a.blocked, a.pipe)
     mix = loop_mix(k.asm["cubin"])
     weights = a.bn * a.bk / (32 * a.warps)  # weights dequantized per thread per loop iteration
     total = sum(mix.values())

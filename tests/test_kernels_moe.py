@@ -337,8 +337,8 @@ def test_gpu_moe_tiles_and_dequant(T):
         close(moe(x, weights, idx, experts, LIMIT, configs=(dict(mma, SPLIT=split), mma)), ref, 2e-2)
     gemv = dict(GEMV=True, num_stages=1)  # the decode GEMVs at any T (each pair reads its own expert)
     blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")})
-    for bn, bk, warps in ((16, 256, 1), (16, 512, 2), (64, 256, 8)):
-        cfg = dict(gemv, BN=bn, BK=bk, num_warps=warps)
+    for bn, bk, warps, pipe in ((16, 256, 1, 1), (16, 512, 2, 1), (64, 256, 8, 1), (16, 256, 1, 3), (8, 512, 1, 2)):
+        cfg = dict(gemv, BN=bn, BK=bk, num_warps=warps, PIPE=pipe)
         close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
         close(moe(x, weights, idx, blocked, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
     for cfg in moe_candidates(T):
@@ -349,6 +349,8 @@ def test_gpu_moe_tiles_and_dequant(T):
     words = dict(one_mul, **{k: pad_scale_rows(one_mul[k]) for k in ("w1_scales", "w2_scales")})
     for cfg in moe_candidates(T):
         close(moe(x, weights, idx, words, LIMIT, configs=(dict(cfg, S32=True), dict(cfg, S32=True))), ref, 2e-2)
+    pipelined = dict(gemv, BN=16, BK=256, num_warps=1, PIPE=3)  # loads copied ahead, the scales as words
+    close(moe(x, weights, idx, words, LIMIT, configs=(pipelined, pipelined)), ref, 2e-2)
 
 
 @pytest.mark.parametrize("T,E", [(1, 8), (300, 8)])  # 300 tokens: 1,200 pairs over two chunks (count kernel first)

@@ -663,11 +663,13 @@ def _plane_values(x):
 
 @triton.jit
 def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
-               BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr):
+               BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr,
+               PIPE: tl.constexpr, S32: tl.constexpr):
     """acc + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail).
     DEQ 3: the packed weights as 32-bit words [BN, BK/8] (8 weights each) against the words of the row's
     activation planes at a_ptr, _fp4_dot_asm's fp16 sums per word added per 32-weight group in fp16, each group
-    scaled in fp32 into acc [BN, BK/32]. Else portable (interpreter, fp16/fp32 activations at a_ptr): acc [BN, BK/2]."""
+    scaled in fp32 into acc [BN, BK/32]. Else portable (interpreter, fp16/fp32 activations at a_ptr): acc [BN, BK/2].
+    PIPE > 1 (the loop's loads copied ahead): the planes come from one 1-D load, S32: the scales as words."""
     if DEQ == 3:
         j = k0 // 8 + tl.arange(0, BK // 8)  # word index in the row
         kmask = (j < K // 8)[None, :]  # the tail's columns, for the weights and the planes
@@ -676,13 +678,15 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
             mask &= kmask
         w = tl.load(blocks_ptr.to(tl.pointer_type(tl.int32)) + _packed_offsets(n, j, stride_bn // 4, BLOCKED,
                                                                                   CHUNK_BYTES // 4), mask=mask, other=0)
-        s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
-        pairs = _pair_words(a_ptr, j, n)
-        part = tl.inline_asm_elementwise(
-            _FP4_DOT_ASM, _FP4_DOT_CONSTRAINTS,
-            [w, _plane_words(pairs, kmask, MASK_K), _plane_words(pairs + 4, kmask, MASK_K),
-             _plane_words(pairs + 8, kmask, MASK_K), _plane_words(pairs + 12, kmask, MASK_K)],
-            dtype=tl.float16, is_pure=True, pack=4)
+        s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, S32, MASK_K)
+        if PIPE > 1 and not MASK_K:
+            p0, p1, p2, p3 = _step_planes(a_ptr, k0, BN, BK)
+        else:
+            pairs = _pair_words(a_ptr, j, n)
+            p0, p1 = _plane_words(pairs, kmask, MASK_K), _plane_words(pairs + 4, kmask, MASK_K)
+            p2, p3 = _plane_words(pairs + 8, kmask, MASK_K), _plane_words(pairs + 12, kmask, MASK_K)
+        part = tl.inline_asm_elementwise(_FP4_DOT_ASM, _FP4_DOT_CONSTRAINTS, [w, p0, p1, p2, p3],
+                                         dtype=tl.float16, is_pure=True, pack=4)
         group = tl.sum(part.reshape([BN, BK // 32, 4]), axis=2)
         scale = ((s.to(tl.int32) + DOT_WEIGHT_SHIFT) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
         acc += group.to(tl.float32) * scale
@@ -698,6 +702,20 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
         lo, hi = _dequant(packed, s, BN, BK, tl.float32, 0)
         acc += lo.to(tl.float32) * a_even[None, :] + hi.to(tl.float32) * a_odd[None, :]
     return acc
+
+
+@triton.jit
+def _step_planes(a_ptr, k0, BN: tl.constexpr, BK: tl.constexpr):
+    """The 4 operand tensors [BN, BK/8] that _pair_words' loads give for the step at k0 (a multiple of 32), from
+    one 1-D load of its BK/2 plane words: Triton's pipeliner copies that into shared memory a step or more ahead (one
+    16-byte copy per thread), where _pair_words' loads, broadcast over the rows, would be copied once per row."""
+    p = tl.load(a_ptr.to(tl.pointer_type(tl.int32)) + k0 // 2 + tl.arange(0, BK // 2))
+    p = tl.permute(p.reshape([BK // 32, 4, 4]), (0, 2, 1)).reshape([BK // 8, 2, 2])  # [word, pair // 2, pair % 2]
+    even, odd = tl.split(p)
+    p0, p2 = tl.split(even)
+    p1, p3 = tl.split(odd)
+    return (tl.broadcast_to(p0[None, :], [BN, BK // 8]), tl.broadcast_to(p1[None, :], [BN, BK // 8]),
+            tl.broadcast_to(p2[None, :], [BN, BK // 8]), tl.broadcast_to(p3[None, :], [BN, BK // 8]))
 
 
 @triton.jit
@@ -720,27 +738,29 @@ def _plane_words(ptr, kmask, MASK_K: tl.constexpr):
 
 @triton.jit
 def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn, BN: tl.constexpr,
-                BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr):
+                BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
+                S32: tl.constexpr):
     """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
     weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
     activations), or 3 (bf16 on the GPU; a_ptr: the row's activation planes, _plane_index): fp16 products,
-    about 2.7 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use."""
+    about 2.7 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use.
+    PIPE: stages of the K loop's loads (tl.range's num_stages pipelines loads that feed no tl.dot; 1: none)."""
     acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
     k_full = K // BK * BK
-    for k0 in range(0, k_full, BK):
+    for k0 in tl.range(0, k_full, BK, num_stages=PIPE):
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
-                         False, BLOCKED)
+                         False, BLOCKED, PIPE, S32)
     if k_full < K:
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK,
-                         DEQ, True, BLOCKED)
+                         DEQ, True, BLOCKED, PIPE, S32)
     return tl.sum(acc, axis=1)
 
 
 @triton.jit
 def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn, stride_wse,
                stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
-               BLOCKED: tl.constexpr):
+               BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr):
     """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at
     a_row_ptr (DEQ 3: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
     p = tl.program_id(1)
@@ -748,21 +768,23 @@ def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stri
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
     acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
-                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED)
+                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32)
     return acc + tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32), n, nmask
 
 
 @triton.jit
 def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stride_x, stride_wbe, stride_wbn,
                         stride_wse, stride_wsn, stride_be, limit, alpha, TOPK: tl.constexpr, BN: tl.constexpr,
-                        BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
+                        BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
+                        S32: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, pair) -> h[pair, N tile / 2]: the pair's token row through its expert's gate/up rows,
     bias and SwiGLU. DEQ 3: x holds the tokens' activation planes, and h is stored as planes for the down GEMV
     (rounded to bf16 first, as the other paths store h)."""
     wait_for_previous(PDL)
     p = tl.program_id(1)
     acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
-                               stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED)
+                               stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED,
+                               PIPE, S32)
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     h = _swiglu(gate, up, limit, alpha)
@@ -776,13 +798,14 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
 @triton.jit
 def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, stride_wbe, stride_wbn,
                           stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
-                          BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
+                          BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr,
+                          PDL: tl.constexpr = False):
     """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3: its planes) through its expert's down
     rows, bias, times the pair's routing weight."""
     wait_for_previous(PDL)
     p = tl.program_id(1).to(tl.int64)
     acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
-                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED)
+                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32)
     tl.store(y_ptr + p * N + n, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty), mask=nmask)
 
 
@@ -835,9 +858,10 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         # planes (H200, session 8): up 21.4 (8/256: 23.6), down 12.4 (8/1024 now 19.4: 255 registers), T=2 36.2 / 21.1.
         # One token's up GEMV (H200, session 10): 2,880 8-row programs at 96 registers were 1.09 waves; 16-row ones
         # with 256-column steps keep 96 registers in one wave of 1,440: engine 18.17 -> 16.66 us (T=2 48.0 / 48.2)
-        up_rows, up_bk = (16, 256) if pairs <= 4 else (8, 512)
-        return (dict(GEMV=True, BN=up_rows, BK=up_bk, num_warps=1, num_stages=1),
-                dict(GEMV=True, BN=8, BK=512, num_warps=1, num_stages=1))
+        # Session 11: the up GEMV's loads copied 2 steps ahead (PIPE 3: the planes as one 1-D load, the scales as
+        # words): engine 16.76 -> 14.25 us; the down GEMV's and two tokens' level or slower with it
+        down = dict(GEMV=True, BN=8, BK=512, num_warps=1, num_stages=1)
+        return dict(down, BN=16, BK=256, PIPE=3) if pairs <= 4 else down, down
     if device.type != "cuda":
         small = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96 in the tests: a K tail
         return small, small
@@ -993,8 +1017,10 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     b1, b2 = experts["w1_bias"], experts["w2_bias"]
     configs = configs or _configs(P, E, x.dtype, dev)
     if configs[0].get("GEMV"):  # each pair streams its own expert (a shared expert is read twice): no grouping
-        up, down = ({k: v for k, v in c.items() if k != "GEMV"} for c in configs)
+        up, down = ({"PIPE": 1, **{k: v for k, v in c.items() if k != "GEMV"}} for c in configs)
         gemv_deq = _gemv_dequant(x)
+        # a pipelined loop reads the scales as words (the pipeliner leaves byte loads alone) where the rows allow
+        s32_up, s32_down = (c["PIPE"] > 1 and _word_scales(ws, c["BK"]) for c, ws in ((up, w1s), (down, w2s)))
         flat = idx.reshape(-1).contiguous()
         a = x if gemv_deq == 0 else planes
         if a is None:  # the activations as _fp4_dot_asm's operand planes; h is stored as planes by the up GEMV
@@ -1002,12 +1028,13 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         h = torch.empty((P, I), dtype=torch.float16 if gemv_deq == 3 else x.dtype, device=dev)
         _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
             a, flat, w1b, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
-            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, **up,
+            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, S32=s32_up, **up,
             **launch_options(dev))
         y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
         _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
             h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
-            w2s.stride(1), b2.stride(0), DEQ=gemv_deq, BLOCKED=blocked_2, **down, **launch_options(dev))
+            w2s.stride(1), b2.stride(0), DEQ=gemv_deq, BLOCKED=blocked_2, S32=s32_down, **down,
+            **launch_options(dev))
         return y
     EP = triton.next_power_of_2(E)
     counts, sorted_pairs = groups or _group_pairs(idx, EP)

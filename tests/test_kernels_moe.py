@@ -15,6 +15,8 @@ from moechat.kernels.moe import moe_ref, pad_scale_rows, route_ref  # noqa: E402
 from moechat.kernels import moe_triton, norm_triton  # noqa: E402
 from moechat.kernels.norm import add_rmsnorm_ref  # noqa: E402
 from moechat.kernels.moe_triton import moe, route  # noqa: E402
+import triton  # noqa: E402
+import triton.language as tl  # noqa: E402
 
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
 LIMIT = 7.0
@@ -215,6 +217,32 @@ def test_activation_planes(dtype):
     """The planes kernel lays out each row's activations as the fp16 operand words of the GEMVs' PTX."""
     x = torch.randn(3, 96, generator=torch.Generator().manual_seed(5)).to(DEV, dtype) * 40
     assert torch.equal(moe_triton.activation_planes(x), planes_ref(x))
+
+
+@triton.jit
+def _step_planes_probe(planes_ptr, out_ptr, K0: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr):
+    """Stores the 4 operand tensors of one pipelined GEMV step (_step_planes), then those _pair_words' loads give."""
+    off = tl.arange(0, BN)[:, None] * (BK // 8) + tl.arange(0, BK // 8)[None, :]
+    pairs = moe_triton._pair_words(planes_ptr, K0 // 8 + tl.arange(0, BK // 8), tl.arange(0, BN))
+    p0, p1, p2, p3 = moe_triton._step_planes(planes_ptr, K0, BN, BK)
+    size = BN * BK // 8
+    tl.store(out_ptr + off, p0)
+    tl.store(out_ptr + size + off, p1)
+    tl.store(out_ptr + 2 * size + off, p2)
+    tl.store(out_ptr + 3 * size + off, p3)
+    for w in tl.static_range(4):
+        tl.store(out_ptr + (4 + w) * size + off, tl.load(pairs + 4 * w))
+
+
+def test_step_planes_match_pair_words():
+    """A pipelined GEMV step's planes, one 1-D load spread into the PTX's 4 operand tensors, equal what the
+    broadcast loads of an unpipelined step give (steps of 64 and 256 columns, at and after the first)."""
+    planes = torch.randint(-2**31, 2**31 - 1, (1024,), dtype=torch.int32, generator=torch.Generator().manual_seed(3))
+    planes = planes.to(DEV)
+    for k0, bk in ((0, 64), (256, 64), (512, 256)):
+        out = torch.zeros(8, 4 * bk // 8, dtype=torch.int32, device=DEV)
+        _step_planes_probe[(1,)](planes, out, K0=k0, BN=4, BK=bk)
+        assert torch.equal(out[:4], out[4:])
 
 
 def test_add_rmsnorm_route_planes(monkeypatch):

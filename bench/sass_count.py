@@ -12,37 +12,8 @@ import tempfile
 from collections import Counter
 
 import triton
-from triton.backends.compiler import GPUTarget
-from triton.compiler import ASTSource
 
-from moechat.kernels import moe_triton
-
-POINTERS = {"idx_ptr": "*i32", "x_ptr": "*bf16", "h_ptr": "*bf16", "sorted_ptr": "*i32", "counts_ptr": "*i32",
-            "wb_ptr": "*u8", "ws_ptr": "*u8", "b_ptr": "*bf16", "route_w_ptr": "*fp32", "y_ptr": "*fp32"}
-
-ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_wse", "stride_be", "K_CHUNK"}
-
-
-def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int,
-                   s32: bool = False, ahead: bool = False, early: bool = False,
-                   blocked: bool = False, pipe: int = 1):
-    fn = {"up": moe_triton._moe_up_kernel, "down": moe_triton._moe_down_kernel,
-          "up_gemv": moe_triton._moe_up_gemv_kernel, "down_gemv": moe_triton._moe_down_gemv_kernel}[kernel]
-    consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, S32=s32, AHEAD=ahead, EARLY=early,
-                  BLOCKED=blocked)
-    if kernel.endswith("gemv"):
-        consts = dict(BN=bn, BK=bk, DEQ=deq, BLOCKED=blocked, PIPE=pipe, S32=s32)
-    if kernel.startswith("up"):
-        consts.update(TOPK=4, **({} if kernel.endswith("gemv") else {"SPLIT": 1}))
-    names = fn.arg_names
-    sig = {n: POINTERS.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
-           for n in names}
-    # what Triton's launcher specializes at gpt-oss-20b sizes: pointers and ints that are multiples of 16
-    aligned = [i for i, n in enumerate(names) if sig[n].startswith("*") or n in ALIGNED_INTS]
-    src = ASTSource(fn=fn, signature=sig, constexprs={(names.index(k),): v for k, v in consts.items()},
-                    attrs={(i,): [["tt.divisibility", 16]] for i in aligned})
-    return triton.compile(src, target=GPUTarget("cuda", 90, 32), options=dict(num_warps=warps, num_stages=stages))
-
+from moechat.kernels.bench import compile_kernel
 
 def loop_mix(cubin: bytes) -> Counter:
     nvdisasm = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "nvdisasm")

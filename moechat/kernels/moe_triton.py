@@ -891,15 +891,30 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     return up, mid if rows <= 256 else down
 
 
+_CAPABILITY: dict[torch.device, tuple[int, int]] = {}
+
+
+def _ptx_capability(x: torch.Tensor) -> tuple[int, int]:
+    """The compute capability the MoE's PTX would run on: the GPU's for bf16 activations on CUDA, else (0, 0)
+    (the interpreter cannot run PTX; fp16/fp32 take the portable paths)."""
+    if not (x.is_cuda and x.dtype == torch.bfloat16):
+        return (0, 0)
+    cap = _CAPABILITY.get(x.device)
+    if cap is None:
+        cap = _CAPABILITY[x.device] = torch.cuda.get_device_capability(x.device)
+    return cap
+
+
 def _gemv_dequant(x: torch.Tensor) -> int:
-    """The GEMVs' DEQ: 3 (fp16 products of the PTX, activations as planes) for bf16 on the GPU, else 0."""
-    return 3 if x.is_cuda and x.dtype == torch.bfloat16 else 0
+    """The GEMVs' DEQ: 3 (fp16 products of the PTX, activations as planes) where the GPU converts e4m3 (sm_89+),
+    else 0 (portable: fp32 products)."""
+    return 3 if _ptx_capability(x) >= (8, 9) else 0
 
 
 def _dequant_mode(x: torch.Tensor, experts: dict) -> int:
-    """_mxfp4_tile's DEQ: PTX for bf16 on the GPU (the interpreter cannot run it), with one multiply per weight
-    pair when the checkpoint's largest scale byte (`max_scale`, recorded at load) allows it."""
-    if not (x.is_cuda and x.dtype == torch.bfloat16):
+    """_mxfp4_tile's DEQ: PTX where the GPU multiplies bf16x2 (sm_90+), with one multiply per weight pair when the
+    checkpoint's largest scale byte (`max_scale`, recorded at load) allows it; else 0 (portable)."""
+    if _ptx_capability(x) < (9, 0):
         return 0
     return 2 if experts.get("max_scale", 255) <= 128 else 1
 

@@ -1,0 +1,33 @@
+"""The MoE kernels the dispatch picks on each NVIDIA GPU generation compile for it (Triton ships ptxas: no GPU
+needed). Their PTX needs sm_89 (the GEMVs' e4m3 conversions) and sm_90 (the MMA tiles' bf16x2 multiplies); older
+GPUs take the portable dequantization."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+# run apart: the other kernel tests put this process's Triton in interpreter mode
+SCRIPT = """
+import sys, torch
+from moechat.kernels import moe_triton
+from moechat.kernels.bench import compile_kernel
+cc = int(sys.argv[1])
+moe_triton._ptx_capability = lambda x: divmod(cc, 10)
+x = torch.empty(1, dtype=torch.bfloat16)
+gemv, mma = moe_triton._gemv_dequant(x), moe_triton._dequant_mode(x, {"max_scale": 121})
+compile_kernel("up_gemv", 16, 16, 256, 1, 1, False, gemv, s32=True, pipe=3, capability=cc)
+compile_kernel("down_gemv", 16, 8, 512, 1, 1, False, gemv, capability=cc)
+compile_kernel("up", 16, 64, 128, 2, 3, True, mma, capability=cc)
+print(gemv, mma)
+"""
+
+
+@pytest.mark.parametrize("cc,modes", [(80, "0 0"), (86, "0 0"), (89, "3 0"), (90, "3 2")])
+def test_moe_kernels_compile_for_each_gpu(cc, modes):
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    run = subprocess.run([sys.executable, "-c", SCRIPT, str(cc)], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.split()[-2:] == modes.split()  # (GEMV, MMA) dequantization modes picked

@@ -319,6 +319,18 @@ def test_gpu_moe_real_sizes(T):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("T", [1, 300])
+def test_gpu_moe_portable_dequant(T, monkeypatch):
+    """What GPUs before sm_89 run (the portable dequantization in the GEMVs and the MMA tiles; compiled for them in
+    test_kernels_targets) agrees with the reference in bf16 at real sizes."""
+    monkeypatch.setattr(moe_triton, "_ptx_capability", lambda x: (8, 0))
+    g = torch.Generator().manual_seed(11 + T)
+    experts, x, router_w, router_b, k = real_size_inputs(T, g)
+    weights, idx = route(x, router_w, router_b, k)
+    close(moe(x, weights, idx, experts, LIMIT), moe_ref(x, weights, idx.long(), experts, LIMIT), 2e-2)
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("scale", [2.0 ** -9, 2.0 ** 9])
 def test_gpu_moe_gemv_activation_range(scale):
     """The decode GEMVs' fp16 products (weights * 2^-6 against fp16 activations, 32-weight sums in fp16) keep

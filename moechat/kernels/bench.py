@@ -39,9 +39,9 @@ ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_w
 def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int,
                    s32: bool = False, ahead: bool = False, early: bool = False,
                    blocked: bool = False, pipe: int = 1, capability: int = 90):
-    """One MoE GEMM or GEMV kernel compiled for an NVIDIA GPU of this compute capability (x 10) without one:
-    Triton ships ptxas. For SASS counts (bench/sass_count.py) and the test that the kernels the dispatch picks
-    compile for each GPU generation it supports."""
+    """One MoE GEMM or GEMV kernel compiled for compute capability `capability` (major * 10 + minor) on any
+    machine, GPU or not (Triton ships ptxas): SASS counts (bench/sass_count.py), and the test that the kernels the
+    dispatch picks compile for each GPU generation."""
     fn = {"up": moe_triton._moe_up_kernel, "down": moe_triton._moe_down_kernel,
           "up_gemv": moe_triton._moe_up_gemv_kernel, "down_gemv": moe_triton._moe_down_gemv_kernel}[kernel]
     consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, S32=s32, AHEAD=ahead, EARLY=early,
@@ -58,7 +58,8 @@ def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: i
     aligned = [i for i, n in enumerate(names) if sig[n].startswith("*") or n in ALIGNED_INTS]
     src = ASTSource(fn=fn, signature=sig, constexprs={(names.index(k),): v for k, v in consts.items()},
                     attrs={(i,): [["tt.divisibility", 16]] for i in aligned})
-    return triton.compile(src, target=GPUTarget("cuda", capability, 32), options=dict(num_warps=warps, num_stages=stages))
+    return triton.compile(src, target=GPUTarget("cuda", capability, 32),
+                          options=dict(num_warps=warps, num_stages=stages))
 
 
 def graph_us(calls: list, replays: int = 20) -> float:

@@ -28,7 +28,7 @@ import triton.language as tl
 from moechat.kernels import norm_triton
 from moechat.kernels.attention_triton import mma_precision
 from moechat.kernels.moe import SWIGLU_ALPHA, Routing, pad_scale_rows
-from moechat.kernels.pdl import launch_options, wait_for_previous
+from moechat.kernels.pdl import capability, launch_options, wait_for_previous
 
 
 @triton.jit
@@ -891,18 +891,10 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     return up, mid if rows <= 256 else down
 
 
-_CAPABILITY: dict[torch.device, tuple[int, int]] = {}
-
-
 def _ptx_capability(x: torch.Tensor) -> tuple[int, int]:
     """The compute capability the MoE's PTX would run on: the GPU's for bf16 activations on CUDA, else (0, 0)
     (the interpreter cannot run PTX; fp16/fp32 take the portable paths)."""
-    if not (x.is_cuda and x.dtype == torch.bfloat16):
-        return (0, 0)
-    cap = _CAPABILITY.get(x.device)
-    if cap is None:
-        cap = _CAPABILITY[x.device] = torch.cuda.get_device_capability(x.device)
-    return cap
+    return capability(x.device) if x.is_cuda and x.dtype == torch.bfloat16 else (0, 0)
 
 
 def _gemv_dequant(x: torch.Tensor) -> int:

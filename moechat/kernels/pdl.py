@@ -26,7 +26,16 @@ def wait_for_previous(PDL: tl.constexpr):
         gdc_wait()  # the previous kernel has completed, its writes visible
 
 
+_CAPABILITY: dict[torch.device, tuple[int, int]] = {}
 _ENABLED: dict[torch.device, bool] = {}
+
+
+def capability(device: torch.device) -> tuple[int, int]:
+    """A CUDA device's compute capability, asked once (launch sites ask on every call)."""
+    cap = _CAPABILITY.get(device)
+    if cap is None:
+        cap = _CAPABILITY[device] = torch.cuda.get_device_capability(device)
+    return cap
 
 
 def launch_options(device: torch.device) -> dict:
@@ -35,5 +44,5 @@ def launch_options(device: torch.device) -> dict:
     on = _ENABLED.get(device)
     if on is None:
         on = _ENABLED[device] = (device.type == "cuda" and os.environ.get("MOECHAT_PDL", "1") != "0"
-                                 and torch.cuda.get_device_capability(device)[0] >= 9)
+                                 and capability(device) >= (9, 0))
     return {"PDL": True, "launch_pdl": True} if on else {}

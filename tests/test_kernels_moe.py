@@ -390,12 +390,7 @@ def test_gpu_moe_tiles_and_dequant(T):
     for cfg in moe_candidates(T):
         close(moe(x, weights, idx, words, LIMIT, configs=(dict(cfg, S32=True), dict(cfg, S32=True))), ref, 2e-2)
     pipelined = dict(gemv, BN=16, BK=256, num_warps=1, PIPE=3)  # loads copied ahead, the scales as words
-    out = moe(x, weights, idx, words, LIMIT, configs=(pipelined, pipelined))
-    close(out, ref, 2e-2)
-    for prefetch in (1, 2):  # the up GEMV asking L2 for the down weights changes no value, on either layout
-        cfg = (dict(pipelined, PREFETCH=prefetch), pipelined)
-        assert torch.equal(moe(x, weights, idx, words, LIMIT, configs=cfg), out)
-        close(moe(x, weights, idx, blocked, LIMIT, configs=cfg), ref, 2e-2)
+    close(moe(x, weights, idx, words, LIMIT, configs=(pipelined, pipelined)), ref, 2e-2)
 
 
 @pytest.mark.parametrize("T,E", [(1, 8), (300, 8)])  # 300 tokens: 1,200 pairs over two chunks (count kernel first)

@@ -31,28 +31,25 @@ BF16 = torch.bfloat16
 
 
 POINTERS = {"idx_ptr": "*i32", "x_ptr": "*bf16", "h_ptr": "*bf16", "sorted_ptr": "*i32", "counts_ptr": "*i32",
-            "wb_ptr": "*u8", "ws_ptr": "*u8", "b_ptr": "*bf16", "route_w_ptr": "*fp32", "y_ptr": "*fp32",
-            "next_wb_ptr": "*u8", "next_ws_ptr": "*u8"}
+            "wb_ptr": "*u8", "ws_ptr": "*u8", "b_ptr": "*bf16", "route_w_ptr": "*fp32", "y_ptr": "*fp32"}
 
-ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_wse", "stride_be", "K_CHUNK",
-                "next_wb_bytes", "next_ws_bytes", "next_wb_chunk", "next_ws_chunk"}
+ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_wse", "stride_be", "K_CHUNK"}
 
 
 def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int,
                    s32: bool = False, ahead: bool = False, early: bool = False,
-                   blocked: bool = False, pipe: int = 1, capability: int = 90, prefetch: int = 0,
-                   l2: int = 0):
+                   blocked: bool = False, pipe: int = 1, capability: int = 90):
     """One MoE GEMM or GEMV kernel compiled for compute capability `capability` (major * 10 + minor) on any
     machine, GPU or not (Triton ships ptxas): SASS counts (bench/sass_count.py), and the test that the kernels the
     dispatch picks compile for each GPU generation."""
     fn = {"up": moe_triton._moe_up_kernel, "down": moe_triton._moe_down_kernel,
           "up_gemv": moe_triton._moe_up_gemv_kernel, "down_gemv": moe_triton._moe_down_gemv_kernel}[kernel]
     consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, S32=s32, AHEAD=ahead, EARLY=early,
-                  BLOCKED=blocked, L2=l2)
+                  BLOCKED=blocked)
     if kernel.endswith("gemv"):
         consts = dict(BN=bn, BK=bk, DEQ=deq, BLOCKED=blocked, PIPE=pipe, S32=s32)
     if kernel.startswith("up"):
-        consts.update(TOPK=4, **({"PREFETCH": prefetch} if kernel.endswith("gemv") else {"SPLIT": 1}))
+        consts.update(TOPK=4, **({} if kernel.endswith("gemv") else {"SPLIT": 1}))
     consts["PDL"] = capability >= 90  # as launch_options passes it
     names = fn.arg_names
     sig = {n: POINTERS.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")

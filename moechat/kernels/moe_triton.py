@@ -497,27 +497,16 @@ def _mxfp4_step(acc, a_row_ptr, rmask, blocks_ptr, scales_ptr, s_given, n, nmask
 
 
 @triton.jit
-def _prefetch_rows(blocks_ptr, n, nmask, k, K, stride_bn, BLOCKED: tl.constexpr):
-    """Ask L2 for the line holding column k of each packed row n (nothing where k >= K)."""
-    kb = tl.full([1], k // 2, tl.int32)
-    ptrs = tl.reshape(blocks_ptr + _packed_offsets(n, kb, stride_bn, BLOCKED), [n.shape[0]])
-    tl.inline_asm_elementwise("{\n.reg .pred p;\nsetp.ne.b32 p, $2, 0;\n@p prefetch.global.L2 [$1];\n"
-                              "mov.u32 $0, 0;\n}", "=r,l,r", [ptrs, (nmask & (k < K)).to(tl.int32)],
-                              dtype=tl.int32, is_pure=False, pack=1)
-
-
-@triton.jit
 def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nmask, k_lo, k_hi,
                   stride_bn, stride_sn, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr,
                   PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr, S32: tl.constexpr,
-                  AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr, L2: tl.constexpr):
+                  AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr):
     """a[a_rows, k_lo:k_hi] @ W[n, k_lo:k_hi]^T with W in MXFP4 -> [BM, BN] fp32; even and odd columns as two
     dots. k_lo and k_hi are multiples of 32 (k_hi the end of the tail tile's mask). SWAP computes the
     transpose (W @ a^T), which suits decode: a handful of rows, padded to the MMA's narrow side.
     EARLY: each K step's scales are loaded first, before its activations and packed bytes (else after them).
     AHEAD: each K step's scales are loaded one step earlier (the pipeliner leaves byte loads synchronous, so the
-    dequantization waits on them): 8192 tokens, down tile 1637 -> 1452 us; decode tiles lose (T=1 51 -> 58 us).
-    L2 > 0: each K step also asks L2 for the packed rows' bytes L2 steps ahead (sm_90; one prefetch per row)."""
+    dequantization waits on them): 8192 tokens, down tile 1637 -> 1452 us; decode tiles lose (T=1 51 -> 58 us)."""
     if SWAP:
         acc = tl.zeros([BN, BM], tl.float32)
     else:
@@ -528,8 +517,6 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nma
     if AHEAD:
         s = _scales(scales_ptr, n, nmask, k_lo, k_hi, stride_sn, BN, BK, S32, True)
     for k0 in range(k_lo, k_full, BK):
-        if L2 > 0:
-            _prefetch_rows(blocks_ptr, n, nmask, k0 + L2 * BK, k_hi, stride_bn, BLOCKED)
         s_k = s
         if AHEAD:
             s_next = _scales(scales_ptr, n, nmask, k0 + BK, k_hi, stride_sn, BN, BK, S32, True)
@@ -551,8 +538,7 @@ def _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, blocks_ptr, scales_ptr, n, nma
 def _expert_split_matmul(a_ptr, a_rows, rmask, stride_a, wb_ptr, ws_ptr, b_ptr, e, n, nmask, K, K_CHUNK, stride_wbe,
                          stride_wbn, stride_wse, stride_wsn, stride_be, BM: tl.constexpr, BN: tl.constexpr,
                          BK: tl.constexpr, PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr,
-                         S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr,
-                         L2: tl.constexpr):
+                         S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr):
     """Expert e's rows n over this program's K split (program_id(2)) -> [BM, BN] fp32, the bias added in split 0
     only (the splits are summed later)."""
     e64 = e.to(tl.int64)
@@ -560,7 +546,7 @@ def _expert_split_matmul(a_ptr, a_rows, rmask, stride_a, wb_ptr, ws_ptr, b_ptr, 
     k_lo = tl.multiple_of(sp * K_CHUNK, BK)  # K_CHUNK is a multiple of BK: keeps the 16-byte vector loads
     acc = _mxfp4_matmul(a_ptr, a_rows, rmask, stride_a, wb_ptr + e64 * stride_wbe, ws_ptr + e64 * stride_wse, n,
                         nmask, k_lo, tl.minimum(k_lo + K_CHUNK, K), stride_wbn, stride_wsn, BM, BN, BK, PREC, DEQ,
-                        SWAP, S32, AHEAD, EARLY, BLOCKED, L2)
+                        SWAP, S32, AHEAD, EARLY, BLOCKED)
     bias = tl.load(b_ptr + e64 * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
     return acc + tl.where(sp == 0, bias, 0.0)[None, :]
 
@@ -579,7 +565,7 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
                    TOPK: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr,
                    PREC: tl.constexpr, DEQ: tl.constexpr, SWAP: tl.constexpr,
                    S32: tl.constexpr, AHEAD: tl.constexpr, EARLY: tl.constexpr, SPLIT: tl.constexpr,
-                   BLOCKED: tl.constexpr, L2: tl.constexpr = 0, PDL: tl.constexpr = False):
+                   BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, row tile, K split) -> h[rows, N tile / 2] after bias and SwiGLU; with SPLIT > 1 the fp32
     sums over its K split (bias in split 0) -> h[split, rows, N tile] instead, finished by _swiglu_splits_kernel
     (decode: twice the programs in flight for the same tile)."""
@@ -594,7 +580,7 @@ def _moe_up_kernel(x_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, 
     nmask = n < N
     acc = _expert_split_matmul(x_ptr, tok, rmask, stride_x, wb_ptr, ws_ptr, b_ptr, e, n, nmask, K, K_CHUNK,
                                stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BM, BN, BK, PREC, DEQ,
-                               SWAP, S32, AHEAD, EARLY, BLOCKED, L2)
+                               SWAP, S32, AHEAD, EARLY, BLOCKED)
     if SPLIT > 1:
         tl.store(h_ptr + (tl.program_id(2) * P + rows[:, None]).to(tl.int64) * N + n[None, :], acc,
                  mask=rmask[:, None] & nmask[None, :])
@@ -629,8 +615,7 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
                      stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be,
                      BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, EP: tl.constexpr, PREC: tl.constexpr,
                      DEQ: tl.constexpr, SWAP: tl.constexpr, S32: tl.constexpr,
-                     AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr, L2: tl.constexpr = 0,
-                     PDL: tl.constexpr = False):
+                     AHEAD: tl.constexpr, EARLY: tl.constexpr, BLOCKED: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, row tile, K split) -> y[split, pair, N tile] (split-K keeps the weight stream wide when
     decode has few row tiles; the bias goes into split 0 only)."""
     wait_for_previous(PDL)
@@ -644,7 +629,7 @@ def _moe_down_kernel(h_ptr, sorted_ptr, counts_ptr, route_w_ptr, wb_ptr, ws_ptr,
     nmask = n < N
     acc = _expert_split_matmul(h_ptr, rows, rmask, K, wb_ptr, ws_ptr, b_ptr, e, n, nmask, K, K_CHUNK, stride_wbe,
                                stride_wbn, stride_wse, stride_wsn, stride_be, BM, BN, BK, PREC, DEQ, SWAP, S32,
-                               AHEAD, EARLY, BLOCKED, L2)
+                               AHEAD, EARLY, BLOCKED)
     acc *= tl.load(route_w_ptr + pair, mask=rmask, other=0.0)[:, None]
     tl.store(y_ptr + (tl.program_id(2) * P + pair[:, None]).to(tl.int64) * N + n[None, :],
              acc.to(y_ptr.dtype.element_ty),
@@ -788,49 +773,18 @@ def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stri
 
 
 @triton.jit
-def _prefetch_l2(ptr, nbytes):
-    """Bring nbytes at ptr (both multiples of 16) into L2 (sm_90's bulk prefetch, issued by the program's first
-    thread): nothing waited on, no registers held."""
-    if nbytes > 0:
-        tl.inline_asm_elementwise("{\n.reg .pred first;\n.reg .b32 tid;\nmov.u32 tid, %tid.x;\n"
-                                  "setp.eq.u32 first, tid, 0;\n@first cp.async.bulk.prefetch.L2.global [$1], $2;\n"
-                                  "mov.u32 $0, 0;\n}", "=r,l,r", [ptr, nbytes], dtype=tl.int32, is_pure=False,
-                                  pack=1)
-
-
-@triton.jit
-def _prefetch_share(wb_ptr, ws_ptr, idx_ptr, p, wb_bytes, ws_bytes, wb_chunk, ws_chunk):
-    """Program (t, p)'s share t of pair p's expert's packed weights and scales (each expert's contiguous bytes cut
-    into one chunk per N tile of this grid) into L2."""
-    e = tl.load(idx_ptr + p).to(tl.int64)
-    t = tl.program_id(0)
-    _prefetch_l2(wb_ptr + e * wb_bytes + t * wb_chunk, tl.minimum(wb_chunk, wb_bytes - t * wb_chunk))
-    _prefetch_l2(ws_ptr + e * ws_bytes + t * ws_chunk, tl.minimum(ws_chunk, ws_bytes - t * ws_chunk))
-
-
-@triton.jit
 def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stride_x, stride_wbe, stride_wbn,
-                        stride_wse, stride_wsn, stride_be, limit, alpha, next_wb_ptr, next_ws_ptr, next_wb_bytes,
-                        next_ws_bytes, next_wb_chunk, next_ws_chunk, TOPK: tl.constexpr, BN: tl.constexpr,
+                        stride_wse, stride_wsn, stride_be, limit, alpha, TOPK: tl.constexpr, BN: tl.constexpr,
                         BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
-                        S32: tl.constexpr, PREFETCH: tl.constexpr = 0, PDL: tl.constexpr = False):
+                        S32: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, pair) -> h[pair, N tile / 2]: the pair's token row through its expert's gate/up rows,
     bias and SwiGLU. DEQ 3: x holds the tokens' activation planes, and h is stored as planes for the down GEMV
-    (rounded to bf16 first, as the other paths store h).
-    PREFETCH (sm_90): each program first asks L2 for its share (next_*_chunk bytes) of its expert's down weights
-    (packed blocks and scales, next_*_bytes per expert), so the down GEMV after it reads them from L2 while this
-    kernel, not bound by memory, leaves DRAM time unused: 1 at the program's start, 2 after its K loop."""
+    (rounded to bf16 first, as the other paths store h)."""
     wait_for_previous(PDL)
     p = tl.program_id(1)
-    if PREFETCH == 1:
-        _prefetch_share(next_wb_ptr, next_ws_ptr, idx_ptr, p, next_wb_bytes, next_ws_bytes, next_wb_chunk,
-                        next_ws_chunk)
     acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
                                stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED,
                                PIPE, S32)
-    if PREFETCH == 2:
-        _prefetch_share(next_wb_ptr, next_ws_ptr, idx_ptr, p, next_wb_bytes, next_ws_bytes, next_wb_chunk,
-                        next_ws_chunk)
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     h = _swiglu(gate, up, limit, alpha)
@@ -1079,15 +1033,10 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         if a is None:  # the activations as _fp4_dot_asm's operand planes; h is stored as planes by the up GEMV
             a = activation_planes(x)
         h = torch.empty((P, I), dtype=torch.float16 if gemv_deq == 3 else x.dtype, device=dev)
-        tiles_up = triton.cdiv(N1, up["BN"])
-        if _ptx_capability(x) < (9, 0):  # the bulk prefetch is sm_90's
-            up["PREFETCH"] = 0
-        # each up program's share of its pair's expert's down weights (contiguous per expert; 16-byte multiples)
-        chunk_b, chunk_s = (triton.cdiv(triton.cdiv(t.stride(0), tiles_up), 16) * 16 for t in (w2b, w2s))
-        _moe_up_gemv_kernel[(tiles_up, P)](
+        _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
             a, flat, w1b, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
-            b1.stride(0), limit, SWIGLU_ALPHA, w2b, w2s, w2b.stride(0), w2s.stride(0), chunk_b, chunk_s,
-            TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, S32=s32_up, **up, **launch_options(dev))
+            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, S32=s32_up, **up,
+            **launch_options(dev))
         y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
         _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
             h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
@@ -1096,7 +1045,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         return y
     EP = triton.next_power_of_2(E)
     counts, sorted_pairs = groups or _group_pairs(idx, EP)
-    defaults = {"SWAP": False, "S32": False, "AHEAD": False, "EARLY": False, "L2": 0}
+    defaults = {"SWAP": False, "S32": False, "AHEAD": False, "EARLY": False}
     up, down = ({**defaults, **c} for c in configs)
     s32_up = up.pop("S32") and _word_scales(w1s, up["BK"])
     s32_down = down.pop("S32") and _word_scales(w2s, down["BK"])

@@ -321,13 +321,28 @@ def test_gpu_moe_real_sizes(T):
 @pytest.mark.gpu
 @pytest.mark.parametrize("T", [1, 300])
 def test_gpu_moe_portable_dequant(T, monkeypatch):
-    """What GPUs before sm_89 run (the portable dequantization in the GEMVs and the MMA tiles; compiled for them in
+    """What GPUs before sm_80 run (the portable dequantization in the GEMVs and the MMA tiles; compiled for them in
     test_kernels_targets) agrees with the reference in bf16 at real sizes."""
-    monkeypatch.setattr(moe_triton, "_ptx_capability", lambda x: (8, 0))
+    monkeypatch.setattr(moe_triton, "_ptx_capability", lambda x: (7, 5))
     g = torch.Generator().manual_seed(11 + T)
     experts, x, router_w, router_b, k = real_size_inputs(T, g)
     weights, idx = route(x, router_w, router_b, k)
     close(moe(x, weights, idx, experts, LIMIT), moe_ref(x, weights, idx.long(), experts, LIMIT), 2e-2)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("T", [1, 2, 300])
+def test_gpu_moe_sm80_paths(T, monkeypatch):
+    """What sm_80-86 GPUs run (the GEMVs' weights built by prmt instead of the e4m3 conversion, the MMA tiles' fma
+    with -0) gives this GPU's outputs bit for bit (bf16, real sizes)."""
+    g = torch.Generator().manual_seed(21 + T)
+    experts, x, router_w, router_b, k = real_size_inputs(T, g)
+    weights, idx = route(x, router_w, router_b, k)
+    here = moe(x, weights, idx, experts, LIMIT)
+    monkeypatch.setattr(moe_triton, "_ptx_capability", lambda x: (8, 0))
+    assert moe_triton._gemv_dequant(x) == 4 and moe_triton._dequant_mode(x, experts) > 0
+    assert torch.equal(moe(x, weights, idx, experts, LIMIT), here)
+    close(here, moe_ref(x, weights, idx.long(), experts, LIMIT), 2e-2)
 
 
 @pytest.mark.gpu

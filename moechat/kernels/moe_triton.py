@@ -210,7 +210,7 @@ def add_rmsnorm_route(a: torch.Tensor, residual: torch.Tensor, norm_w: torch.Ten
         h, total = norm_triton.add_rmsnorm(a, residual, norm_w, eps)
         return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg, group=group))
     h, total = torch.empty_like(a), torch.empty_like(a)
-    planes = None if group or _gemv_dequant(a) != 3 else torch.empty((T, K), dtype=torch.float16, device=a.device)
+    planes = None if group or not _gemv_dequant(a) else torch.empty((T, K), dtype=torch.float16, device=a.device)
     return h, total, Routing(*_route(h, router_w, router_b, top_k, cfg, group=group,
                                      norm=(a.contiguous(), residual.contiguous(), norm_w, eps, total, planes)),
                              planes=planes)
@@ -329,17 +329,19 @@ def _fp4_asm(one_mul: bool) -> str:
     nibbles ($2, $3) as bf16x2. Each byte goes to the high half of its own 16-bit lane; a nibble's sign bit moved
     to bf16's sign and its e2m1 magnitude bits to bf16's two low exponent bits and top mantissa bit encode
     fp4 * 2^-126 exactly (0.5 becomes a bf16 subnormal). The multiplier is 2^(s-1) when every scale byte is at
-    most 128 (one multiply), else 2^(s-127) after a multiply by 2^126. About 2.5 instructions per weight."""
+    most 128 (one multiply), else 2^(s-127) after a multiply by 2^126. About 2.5 instructions per weight.
+    Each multiply is an fma with -0 (sm_80+; mul.rn.bf16x2 is sm_90's): the same rounded product for every
+    input, +0 and -0 included."""
     def nibble(t: str, out: str, m: str, high: bool) -> str:
         if high:  # sign already at bit 15, magnitude bits 12-14 -> 6-8
             bits = f"shr.b32 u, {t}, 6; and.b32 u, u, 0x01C001C0; and.b32 v, {t}, 0x80008000;"
         else:  # sign bit 11 -> 15, magnitude bits 8-10 -> 6-8
             bits = f"shl.b32 v, {t}, 4; and.b32 v, v, 0x80008000; shr.b32 u, {t}, 2; and.b32 u, u, 0x01C001C0;"
-        mul = f"mul.rn.bf16x2 {out}, u, {m};" if one_mul else \
-            f"mul.rn.bf16x2 u, u, c; mul.rn.bf16x2 {out}, u, {m};"
+        mul = f"fma.rn.bf16x2 {out}, u, {m}, z;" if one_mul else \
+            f"fma.rn.bf16x2 u, u, c, z; fma.rn.bf16x2 {out}, u, {m}, z;"
         return f"{bits} or.b32 u, u, v; {mul}\n"
 
-    return ("{\n.reg .b32 t0, t1, u, v, c;\nmov.b32 c, 0x7E807E80;\n"
+    return ("{\n.reg .b32 t0, t1, u, v, c, z;\nmov.b32 c, 0x7E807E80;\nmov.b32 z, 0x80008000;\n"
             "prmt.b32 t0, $4, 0, 0x1404;\nprmt.b32 t1, $4, 0, 0x3424;\n"  # lanes (b0 << 8, b1 << 8), (b2, b3)
             + nibble("t0", "$0", "$5", False) + nibble("t1", "$1", "$6", False)
             + nibble("t0", "$2", "$5", True) + nibble("t1", "$3", "$6", True) + "}")
@@ -358,19 +360,34 @@ def _e4m3_ptx(w: str, out: str) -> str:
             f" cvt.rn.f16x2.e4m3x2 {out}l23, l23; cvt.rn.f16x2.e4m3x2 {out}h23, h23;\n")
 
 
-def _fp4_dot_asm() -> str:
+def _f16_weights_ptx(w: str, out: str) -> str:
+    """_e4m3_ptx's result without the e4m3 conversion (sm_80+): each nibble becomes an f16 high byte with the same
+    bits (sign to bit 7, exponent and mantissa bits to 1-3: e2m1 * 2^-14, exact, 0.5 a subnormal), prmt moves two
+    bytes into the high halves of an f16x2, and a multiply by 2^8 (c) makes them the same e2m1 * 2^-6 (bit for bit:
+    H200, session 11, where it was 5% slower than the conversion). Scratch registers t, lo, hi, c as _fp4_dot_asm
+    declares them."""
+    return (f"shl.b32 t, {w}, 1; and.b32 lo, t, 0x0E0E0E0E; shl.b32 t, {w}, 4; and.b32 t, t, 0x80808080;"
+            f" or.b32 lo, lo, t;\nshr.b32 t, {w}, 3; and.b32 hi, t, 0x0E0E0E0E; and.b32 t, {w}, 0x80808080;"
+            f" or.b32 hi, hi, t;\nprmt.b32 {out}l01, lo, 0, 0x1404; prmt.b32 {out}h01, hi, 0, 0x1404;"
+            f" prmt.b32 {out}l23, lo, 0, 0x3424; prmt.b32 {out}h23, hi, 0, 0x3424;\n"
+            f"mul.rn.f16x2 {out}l01, {out}l01, c; mul.rn.f16x2 {out}h01, {out}h01, c;"
+            f" mul.rn.f16x2 {out}l23, {out}l23, c; mul.rn.f16x2 {out}h23, {out}h23, c;\n")
+
+
+def _fp4_dot_asm(e4m3: bool) -> str:
     """PTX for 4 words of packed weights ($2-$5) and their activations (_plane_index: word w's 4 pair words at
     $6 + 4w .. $9 + 4w) -> each word's sum of 8 products in fp16 ($0: words 0, 1; $1: words 2, 3), the weights
-    taken as e2m1 * 2^-6 and the scale left out (the caller applies both once per 32-weight group). About 2
-    instructions per weight."""
+    taken as e2m1 * 2^-6 (by the e4m3 conversion, sm_89+, or _f16_weights_ptx) and the scale left out (the caller
+    applies both once per 32-weight group). About 2 instructions per weight."""
+    weights = _e4m3_ptx if e4m3 else _f16_weights_ptx
     body = ""
     for w in range(4):
         a = [f"${6 + 4 * w + i}" for i in range(4)]
-        body += (_e4m3_ptx(f"${2 + w}", "f") + f"mul.rn.f16x2 acc, fl01, {a[0]}; fma.rn.f16x2 acc, fh01, {a[1]}, acc;"
+        body += (weights(f"${2 + w}", "f") + f"mul.rn.f16x2 acc, fl01, {a[0]}; fma.rn.f16x2 acc, fh01, {a[1]}, acc;"
                  f" fma.rn.f16x2 acc, fl23, {a[2]}, acc; fma.rn.f16x2 acc, fh23, {a[3]}, acc;\n"
                  f"mov.b32 {{x, y}}, acc; add.rn.f16 s{w}, x, y;\n")
-    return ("{\n.reg .b32 t, lo, hi, acc, fl01, fh01, fl23, fh23;\n.reg .b16 l01, l23, h01, h23;\n"
-            ".reg .f16 x, y, s0, s1, s2, s3;\n" + body
+    return ("{\n.reg .b32 t, lo, hi, c, acc, fl01, fh01, fl23, fh23;\n.reg .b16 l01, l23, h01, h23;\n"
+            ".reg .f16 x, y, s0, s1, s2, s3;\n" + ("" if e4m3 else "mov.b32 c, 0x5C005C00;\n") + body
             + "mov.b32 $0, {s0, s1}; mov.b32 $1, {s2, s3};\n}")
 
 
@@ -378,9 +395,10 @@ BLOCK_ROWS = tl.constexpr(16)  # block_rows' layout: 16 rows x 32 bytes (2 scale
 CHUNK_BYTES = tl.constexpr(32)
 _FP4_ASM = tl.constexpr(_fp4_asm(False))
 _FP4_ASM_ONE_MUL = tl.constexpr(_fp4_asm(True))
-_FP4_DOT_ASM = tl.constexpr(_fp4_dot_asm())
+_FP4_DOT_ASM = tl.constexpr(_fp4_dot_asm(True))
+_FP4_DOT_F16_ASM = tl.constexpr(_fp4_dot_asm(False))
 _FP4_DOT_CONSTRAINTS = tl.constexpr("=r,=r," + ",".join(["r"] * 20))  # pack 4: 4 fp16 sums; 4 + 16 words
-DOT_WEIGHT_SHIFT = tl.constexpr(6)  # DEQ 3's weights are e2m1 * 2^-6 (e4m3 bits): sums of 32 products stay
+DOT_WEIGHT_SHIFT = tl.constexpr(6)  # DEQ 3-4's weights are e2m1 * 2^-6 (e4m3 bits): sums of 32 products stay
 # finite up to |a| ~ 21k, products stay normal down to |w * a| ~ 2^-8
 
 
@@ -647,7 +665,7 @@ def _plane_index(c):
 
 @triton.jit
 def _planes_kernel(x_ptr, planes_ptr, K, stride_x, KB: tl.constexpr, PDL: tl.constexpr = False):
-    """Row program_id(0) of x -> its activation planes (fp16), for the DEQ 3 GEMV."""
+    """Row program_id(0) of x -> its activation planes (fp16), for the DEQ 3-4 GEMVs."""
     wait_for_previous(PDL)
     r = tl.program_id(0).to(tl.int64)
     c = tl.arange(0, KB)
@@ -666,11 +684,12 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
                BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr,
                PIPE: tl.constexpr, S32: tl.constexpr):
     """acc + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail).
-    DEQ 3: the packed weights as 32-bit words [BN, BK/8] (8 weights each) against the words of the row's
-    activation planes at a_ptr, _fp4_dot_asm's fp16 sums per word added per 32-weight group in fp16, each group
-    scaled in fp32 into acc [BN, BK/32]. Else portable (interpreter, fp16/fp32 activations at a_ptr): acc [BN, BK/2].
+    DEQ 3 (4): the packed weights as 32-bit words [BN, BK/8] (8 weights each) against the words of the row's
+    activation planes at a_ptr, _fp4_dot_asm's fp16 sums per word (the weights by the e4m3 conversion, or by
+    prmt for GPUs without it) added per 32-weight group in fp16, each group scaled in fp32 into acc [BN, BK/32].
+    Else portable (interpreter, fp16/fp32 activations at a_ptr): acc [BN, BK/2].
     PIPE > 1 (the loop's loads copied ahead): the planes come from one 1-D load, S32: the scales as words."""
-    if DEQ == 3:
+    if DEQ >= 3:
         j = k0 // 8 + tl.arange(0, BK // 8)  # word index in the row
         kmask = (j < K // 8)[None, :]  # the tail's columns, for the weights and the planes
         mask = nmask[:, None]
@@ -685,8 +704,8 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
             pairs = _pair_words(a_ptr, j, n)
             p0, p1 = _plane_words(pairs, kmask, MASK_K), _plane_words(pairs + 4, kmask, MASK_K)
             p2, p3 = _plane_words(pairs + 8, kmask, MASK_K), _plane_words(pairs + 12, kmask, MASK_K)
-        part = tl.inline_asm_elementwise(_FP4_DOT_ASM, _FP4_DOT_CONSTRAINTS, [w, p0, p1, p2, p3],
-                                         dtype=tl.float16, is_pure=True, pack=4)
+        part = tl.inline_asm_elementwise(_FP4_DOT_ASM if DEQ == 3 else _FP4_DOT_F16_ASM, _FP4_DOT_CONSTRAINTS,
+                                         [w, p0, p1, p2, p3], dtype=tl.float16, is_pure=True, pack=4)
         group = tl.sum(part.reshape([BN, BK // 32, 4]), axis=2)
         scale = ((s.to(tl.int32) + DOT_WEIGHT_SHIFT) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
         acc += group.to(tl.float32) * scale
@@ -743,10 +762,10 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
     """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
     weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
-    activations), or 3 (bf16 on the GPU; a_ptr: the row's activation planes, _plane_index): fp16 products,
+    activations), or 3-4 (bf16 on the GPU; a_ptr: the row's activation planes, _plane_index): fp16 products,
     about 2.7 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use.
     PIPE: stages of the K loop's loads (tl.range's num_stages pipelines loads that feed no tl.dot; 1: none)."""
-    acc = tl.zeros([BN, BK // 32 if DEQ == 3 else BK // 2], tl.float32)
+    acc = tl.zeros([BN, BK // 32 if DEQ >= 3 else BK // 2], tl.float32)
     k_full = K // BK * BK
     for k0 in tl.range(0, k_full, BK, num_stages=PIPE):
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
@@ -762,7 +781,7 @@ def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stri
                stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
                BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr):
     """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at
-    a_row_ptr (DEQ 3: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
+    a_row_ptr (DEQ 3-4: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
     p = tl.program_id(1)
     e = tl.load(idx_ptr + p).to(tl.int64)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
@@ -778,7 +797,7 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
                         BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
                         S32: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, pair) -> h[pair, N tile / 2]: the pair's token row through its expert's gate/up rows,
-    bias and SwiGLU. DEQ 3: x holds the tokens' activation planes, and h is stored as planes for the down GEMV
+    bias and SwiGLU. DEQ 3-4: x holds the tokens' activation planes, and h is stored as planes for the down GEMV
     (rounded to bf16 first, as the other paths store h)."""
     wait_for_previous(PDL)
     p = tl.program_id(1)
@@ -788,7 +807,7 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     h = _swiglu(gate, up, limit, alpha)
-    if DEQ == 3:
+    if DEQ >= 3:
         tl.store(h_ptr + p.to(tl.int64) * (N // 2) + _plane_index(cols), _plane_values(h.to(tl.bfloat16)),
                  mask=cols < N // 2)
     else:
@@ -800,7 +819,7 @@ def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_
                           stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
                           BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr,
                           PDL: tl.constexpr = False):
-    """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3: its planes) through its expert's down
+    """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3-4: its planes) through its expert's down
     rows, bias, times the pair's routing weight."""
     wait_for_previous(PDL)
     p = tl.program_id(1).to(tl.int64)
@@ -898,15 +917,16 @@ def _ptx_capability(x: torch.Tensor) -> tuple[int, int]:
 
 
 def _gemv_dequant(x: torch.Tensor) -> int:
-    """The GEMVs' DEQ: 3 (fp16 products of the PTX, activations as planes) where the GPU converts e4m3 (sm_89+),
-    else 0 (portable: fp32 products)."""
-    return 3 if _ptx_capability(x) >= (8, 9) else 0
+    """The GEMVs' DEQ: fp16 products of the PTX, activations as planes, the weights by the e4m3 conversion where
+    the GPU has it (3: sm_89+) or by prmt (4: sm_80+); else 0 (portable: fp32 products)."""
+    cap = _ptx_capability(x)
+    return 3 if cap >= (8, 9) else 4 if cap >= (8, 0) else 0
 
 
 def _dequant_mode(x: torch.Tensor, experts: dict) -> int:
-    """_mxfp4_tile's DEQ: PTX where the GPU multiplies bf16x2 (sm_90+), with one multiply per weight pair when the
+    """_mxfp4_tile's DEQ: PTX where the GPU has bf16x2 fma (sm_80+), with one multiply per weight pair when the
     checkpoint's largest scale byte (`max_scale`, recorded at load) allows it; else 0 (portable)."""
-    if _ptx_capability(x) < (9, 0):
+    if _ptx_capability(x) < (8, 0):
         return 0
     return 2 if experts.get("max_scale", 255) <= 128 else 1
 
@@ -1032,7 +1052,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         a = x if gemv_deq == 0 else planes
         if a is None:  # the activations as _fp4_dot_asm's operand planes; h is stored as planes by the up GEMV
             a = activation_planes(x)
-        h = torch.empty((P, I), dtype=torch.float16 if gemv_deq == 3 else x.dtype, device=dev)
+        h = torch.empty((P, I), dtype=torch.float16 if gemv_deq else x.dtype, device=dev)
         _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
             a, flat, w1b, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
             b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, S32=s32_up, **up,

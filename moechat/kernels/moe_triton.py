@@ -881,9 +881,13 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         # One token's up GEMV (H200, session 10): 2,880 8-row programs at 96 registers were 1.09 waves; 16-row ones
         # with 256-column steps keep 96 registers in one wave of 1,440: engine 18.17 -> 16.66 us (T=2 48.0 / 48.2)
         # Session 11: the up GEMV's loads copied 2 steps ahead (PIPE 3: the planes as one 1-D load, the scales as
-        # words): engine 16.76 -> 14.25 us; the down GEMV's and two tokens' level or slower with it
+        # words): engine 16.76 -> 14.25 us; the down GEMV's and two tokens' level or slower with it.
+        # Session 12: one token's down GEMV ran 0.55 waves (1,440 programs, ~10 of the 20 warps per SM its 96
+        # registers allow); 4-row programs under a cap of 80 registers are one wave of 2,880: engine 10.25 -> 10.05 us
         down = dict(GEMV=True, BN=8, BK=512, num_warps=1, num_stages=1)
-        return dict(down, BN=16, BK=256, PIPE=3) if pairs <= 4 else down, down
+        if pairs <= 4:
+            return dict(down, BN=16, BK=256, PIPE=3), dict(down, BN=4, maxnreg=80)
+        return down, down
     if device.type != "cuda":
         small = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96 in the tests: a K tail
         return small, small

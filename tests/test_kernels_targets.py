@@ -17,9 +17,16 @@ cc = int(sys.argv[1])
 moe_triton._ptx_capability = lambda x: divmod(cc, 10)
 x = torch.empty(1, dtype=torch.bfloat16)
 gemv, mma = moe_triton._gemv_dequant(x), moe_triton._dequant_mode(x, {"max_scale": 121})
-compile_kernel("up_gemv", 16, 16, 256, 1, 1, False, gemv, s32=True, pipe=3, capability=cc)
-compile_kernel("down_gemv", 16, 8, 512, 1, 1, False, gemv, capability=cc)
-compile_kernel("up", 16, 64, 128, 2, 3, True, mma, capability=cc)
+# the tiles _configs picks at 1 and 2 tokens (GEMVs), 8 and 256 (MMA tiles) of gpt-oss-20b (32 experts, top 4)
+tiles = {(kernel, tuple(sorted(c.items())))
+         for pairs in (4, 8, 32, 1024)
+         for kernel, c in zip(("up", "down"), moe_triton._configs(pairs, 32, torch.bfloat16, torch.device("cuda")))}
+for kernel, items in sorted(tiles):
+    c = dict(items)
+    pipe = c.get("PIPE", 1)
+    compile_kernel(kernel + "_gemv" * c.get("GEMV", False), c.get("BM", 16), c["BN"], c["BK"], c["num_warps"],
+                   c["num_stages"], c.get("SWAP", False), gemv if c.get("GEMV") else mma,
+                   s32=c.get("S32", False) or pipe > 1, ahead=c.get("AHEAD", False), pipe=pipe, capability=cc)
 print(gemv, mma)
 """
 

@@ -12,7 +12,7 @@ if not torch.cuda.is_available():
     os.environ["TRITON_INTERPRET"] = "1"  # read when the kernels below are decorated
 
 from moechat.kernels.moe import moe_ref, pad_scale_rows, route_ref  # noqa: E402
-from moechat.kernels import moe_triton, norm_triton  # noqa: E402
+from moechat.kernels import moe_triton, moe_wgmma, norm_triton  # noqa: E402
 from moechat.kernels.norm import add_rmsnorm_ref  # noqa: E402
 from moechat.kernels.moe_triton import moe, route  # noqa: E402
 import triton  # noqa: E402
@@ -316,6 +316,32 @@ def test_gpu_moe_real_sizes(T):
     close(moe(x, ref_w, ref_idx, experts, LIMIT), ref, 2e-2)
     blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")})
     close(moe(x, ref_w, ref_idx, blocked, LIMIT), ref, 2e-2)  # as the engine holds them on an H100
+
+
+WGMMA = dict(BW=128, BT=64, STAGES=3, PF=2)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.get_device_capability() != (9, 0),
+                    reason="the Gluon MoE is sm_90's")
+@pytest.mark.parametrize("T,one_mul,tile", [(40, True, WGMMA), (300, True, WGMMA), (300, False, WGMMA),
+                                            (1024, True, WGMMA), (300, True, dict(WGMMA, BW=64, BT=32, PF=1)),
+                                            (150, True, dict(WGMMA, HALF=True, maxnreg=168)),
+                                            (60, True, dict(WGMMA, BT=16))])
+def test_gpu_moe_wgmma(T, one_mul, tile):
+    """The Gluon grouped GEMMs (weights dequantized into the warpgroup MMA's registers, K in k_order) against the
+    reference in bf16 at real sizes: experts with no tokens (40 tokens), one and several row tiles per expert, both
+    multiplier modes."""
+    g = torch.Generator().manual_seed(70 + T)
+    experts, x, router_w, router_b, k = real_size_inputs(T, g)
+    experts.update({k: pad_scale_rows(experts[k]) for k in ("w1_scales", "w2_scales")})
+    experts["max_scale"] = 122 if one_mul else 255
+    weights, idx = route(x, router_w, router_b, k)
+    if T == 40:
+        assert idx.unique().numel() < 32
+    assert moe_wgmma.fits(x, experts, tile)
+    out = moe(x, weights, idx, experts, LIMIT, ({"WGMMA": tile}, {"WGMMA": tile}))
+    close(out, moe_ref(x, weights, idx.long(), experts, LIMIT), 2e-2)
 
 
 @pytest.mark.gpu

@@ -324,14 +324,15 @@ def _tile_rows(counts_ptr, t, BM: tl.constexpr, EP: tl.constexpr):
     return e, start + (t - first_tile) * BM, row_end
 
 
-def _fp4_asm(one_mul: bool) -> str:
-    """PTX for 4 packed bytes ($4) and their 4 bf16 multipliers ($5, $6) -> low nibbles ($0, $1) and high
-    nibbles ($2, $3) as bf16x2. Each byte goes to the high half of its own 16-bit lane; a nibble's sign bit moved
-    to bf16's sign and its e2m1 magnitude bits to bf16's two low exponent bits and top mantissa bit encode
-    fp4 * 2^-126 exactly (0.5 becomes a bf16 subnormal). The multiplier is 2^(s-1) when every scale byte is at
-    most 128 (one multiply), else 2^(s-127) after a multiply by 2^126. About 2.5 instructions per weight.
-    Each multiply is an fma with -0 (sm_80+; mul.rn.bf16x2 is sm_90's): the same rounded product for every
-    input, +0 and -0 included."""
+def _fp4_word_ptx(w: str, outs: tuple[str, str, str, str], m01: str, m23: str, one_mul: bool) -> str:
+    """PTX: 4 packed bytes (w) and their bf16x2 multipliers (m01 for bytes 0-1, m23 for 2-3) -> outs: the low
+    nibbles of bytes (0, 1), of (2, 3), the high nibbles of (0, 1), of (2, 3), each as bf16x2. Each byte goes to
+    the high half of its own 16-bit lane; a nibble's sign bit moved to bf16's sign and its e2m1 magnitude bits to
+    bf16's two low exponent bits and top mantissa bit encode fp4 * 2^-126 exactly (0.5 becomes a bf16 subnormal).
+    The multiplier is 2^(s-1) when every scale byte is at most 128 (one multiply), else 2^(s-127) after a multiply
+    by 2^126 (c). About 2.5 instructions per weight. Each multiply is an fma with -0 (z; sm_80+: mul.rn.bf16x2 is
+    sm_90's), the same rounded product for every input, +0 and -0 included. Scratch registers t0, t1, u, v and
+    the constants c = 0x7E807E80, z = 0x80008000 are the caller's to declare."""
     def nibble(t: str, out: str, m: str, high: bool) -> str:
         if high:  # sign already at bit 15, magnitude bits 12-14 -> 6-8
             bits = f"shr.b32 u, {t}, 6; and.b32 u, u, 0x01C001C0; and.b32 v, {t}, 0x80008000;"
@@ -341,10 +342,18 @@ def _fp4_asm(one_mul: bool) -> str:
             f"fma.rn.bf16x2 u, u, c, z; fma.rn.bf16x2 {out}, u, {m}, z;"
         return f"{bits} or.b32 u, u, v; {mul}\n"
 
-    return ("{\n.reg .b32 t0, t1, u, v, c, z;\nmov.b32 c, 0x7E807E80;\nmov.b32 z, 0x80008000;\n"
-            "prmt.b32 t0, $4, 0, 0x1404;\nprmt.b32 t1, $4, 0, 0x3424;\n"  # lanes (b0 << 8, b1 << 8), (b2, b3)
-            + nibble("t0", "$0", "$5", False) + nibble("t1", "$1", "$6", False)
-            + nibble("t0", "$2", "$5", True) + nibble("t1", "$3", "$6", True) + "}")
+    return (f"prmt.b32 t0, {w}, 0, 0x1404;\nprmt.b32 t1, {w}, 0, 0x3424;\n"  # lanes (b0 << 8, b1 << 8), (b2, b3)
+            + nibble("t0", outs[0], m01, False) + nibble("t1", outs[1], m23, False)
+            + nibble("t0", outs[2], m01, True) + nibble("t1", outs[3], m23, True))
+
+
+FP4_SCRATCH_PTX = ".reg .b32 t0, t1, u, v, c, z;\nmov.b32 c, 0x7E807E80;\nmov.b32 z, 0x80008000;\n"
+
+
+def _fp4_asm(one_mul: bool) -> str:
+    """PTX for 4 packed bytes ($4) and their 4 bf16 multipliers ($5, $6) -> low nibbles ($0, $1) and high
+    nibbles ($2, $3) as bf16x2 (_fp4_word_ptx)."""
+    return "{\n" + FP4_SCRATCH_PTX + _fp4_word_ptx("$4", ("$0", "$1", "$2", "$3"), "$5", "$6", one_mul) + "}"
 
 
 def _e4m3_ptx(w: str, out: str) -> str:
@@ -902,11 +911,15 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         # block_rows' layout: T=64 232.9 us, against 240.6 for row-major rows through TMA (an option until session 4)
         mid = dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SWAP=True)
         return mid, mid
+    # 17-256 rows per expert where moe_wgmma.fits (sm_90, row-major experts): the Gluon kernels, the weights
+    # dequantized into the MMA's registers, half-wide MMAs for tiles of <= 32 rows, 3 programs per SM under 168
+    # registers (H200, session 13: T=256 337 -> 309 us, T=1024 784 -> 690); elsewhere the Triton tiles below
+    gluon = dict(BW=128, BT=64, STAGES=3, PF=2, HALF=True, maxnreg=168)
     # T=256 (H200, session 10): 360.7 us with 128-column K steps and scale words (S32), 347.8 with 64-column steps
     # (registers 254 -> 167 for up, shared memory 83 -> 41 KB), 337.8 with each step's scales loaded a step ahead
     mid = dict(BM=64, BN=128, BK=64, num_warps=4, num_stages=3, AHEAD=True)
     if rows <= 64:
-        return mid, mid
+        return dict(mid, WGMMA=gluon), dict(mid, WGMMA=gluon)
     # prefill: a 128 x 256 tile halves the dequantization per FLOP against 128 x 128 (8k tokens: up 3.49 -> 2.86 ms);
     # scale words measured faster at 256 tokens with 128-column steps (session 2: 400 -> 345 us), byte loads at 8192
     # (4224 vs 4326)
@@ -914,7 +927,9 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     down = dict(BM=256, BN=128, BK=64, num_warps=8, num_stages=3, AHEAD=True)
     # up to 256 rows per expert the down GEMM's last row tile of each expert wastes less at 64 rows
     # (1024 tokens: 328.8 -> 282.5 us; 2048: 543.8 -> 492.4); the up GEMM keeps its 128 x 256 tile (521 vs 557)
-    return up, mid if rows <= 256 else down
+    if rows <= 256:
+        return dict(up, WGMMA=gluon), dict(mid, WGMMA=gluon)
+    return up, down
 
 
 def _ptx_capability(x: torch.Tensor) -> tuple[int, int]:
@@ -1072,8 +1087,13 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         return y
     EP = triton.next_power_of_2(E)
     counts, sorted_pairs = groups or _group_pairs(idx, EP)
+    if configs[0].get("WGMMA"):
+        from moechat.kernels import moe_wgmma  # Gluon, imported where used (it imports this module's PTX)
+        if moe_wgmma.fits(x, experts, configs[0]["WGMMA"]):
+            return moe_wgmma.moe_pairs(x, weights.contiguous(), idx, experts, limit, counts, sorted_pairs,
+                                       *(c["WGMMA"] for c in configs))
     defaults = {"SWAP": False, "S32": False, "AHEAD": False, "EARLY": False}
-    up, down = ({**defaults, **c} for c in configs)
+    up, down = ({**defaults, **{k: v for k, v in c.items() if k != "WGMMA"}} for c in configs)
     s32_up = up.pop("S32") and _word_scales(w1s, up["BK"])
     s32_down = down.pop("S32") and _word_scales(w2s, down["BK"])
     prec = mma_precision(x.dtype)

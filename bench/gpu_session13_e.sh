@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Session 13, run e (H200): the Gluon MoE as the default for 17-256 rows per expert: GPU MoE and end-to-end tests,
+# the kernel table, the engine benchmark on this tree and (the same command) on session 12's (.data/s12 = HEAD's
+# moechat/ before this change).
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name --format=csv,noheader
+export PYTHONPATH=$PWD
+timeout 240 python3 -m pytest -q -m gpu -p no:cacheprovider tests/test_kernels_moe.py tests/test_kernels_e2e.py 2>&1 \
+  | grep -E "passed|failed|Error|assert " | head -20
+timeout 200 python3 -m moechat.kernels.bench 2>&1 | grep -v "Warn\|warn"
+B="--model synthetic:gpt-oss-20b --getp $PWD/.data/getp_4096.txt --limit 1024 -n 512 --chat-turns 0"
+timeout 200 python3 -m moechat bench $B 2>&1 | grep -v "Warn\|warn"
+cd .data/s12 && PYTHONPATH=$PWD timeout 200 python3 -m moechat bench $B 2>&1 | grep -v "Warn\|warn"

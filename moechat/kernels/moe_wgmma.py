@@ -1,0 +1,314 @@
+"""The MoE's grouped GEMMs for Hopper (sm_90) in Gluon: the dequantized MXFP4 weights are the first operand of
+warpgroup MMAs straight from registers. Each thread loads the packed bytes its own MMA fragment needs (8
+contiguous bytes of a weight row: 16 weights of one scale group) and dequantizes them in place, so no dequantized
+tile passes through shared memory: the Triton tiles' hand-off, its stores, loads and barrier, is what binds them at
+a few dozen rows per expert (bench/NOTES.md, session 12 section 4).
+
+The price is an order of the K columns inside each 64-column block, the one the fragment's registers take
+(`k_order`): the activations are read with their columns in that order, so each dot product sums the same terms.
+The up GEMM reads x[:, k_order] and stores h in the down GEMM's column order; the weights stay as stored.
+Weight rows of the up GEMM are taken in pairs (gate 2i and up 2i + 1 in the two rows a thread holds), so the
+SwiGLU needs no exchange between threads."""
+
+from __future__ import annotations
+
+import torch
+import triton
+from triton.experimental import gluon
+from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.language.nvidia.ampere import async_copy
+from triton.experimental.gluon.language.nvidia.hopper import fence_async_shared, warpgroup_mma, warpgroup_mma_wait
+
+from moechat.kernels.moe import SWIGLU_ALPHA
+from moechat.kernels.moe_triton import FP4_SCRATCH_PTX, _fp4_word_ptx
+from moechat.kernels.pdl import capability
+
+BK = gl.constexpr(64)  # one K step: the 64 columns whose order the fragment fixes (k_order)
+# Triton 3.9 renamed the asynchronous copy and the CTA barrier (the device runs 3.6; CI compiles with the newest)
+_async_load = getattr(async_copy, "async_load", None) or async_copy.async_copy_global_to_shared
+_barrier = getattr(gl, "barrier", None) or gl.thread_barrier
+
+
+def k_order(K: int, device: torch.device | None = None) -> torch.Tensor:
+    """Column k' of the MMA's K order -> the weight column it holds, within each 64-column block. k' = 32 w + 16 i1 +
+    8 i0 + 2 q + b: lane q of a quad holds bytes 8q..8q+7 of the block (columns 16q..16q+15), word w of them, and
+    _fp4_word_ptx's output 2 i1 + i0 (columns 4 i0 + i1 and + 2 of the word: half b)."""
+    k = torch.arange(K, device=device)
+    lo = k % 64
+    b, q, i0, i1, w = lo & 1, (lo >> 1) & 3, (lo >> 3) & 1, (lo >> 4) & 1, (lo >> 5) & 1
+    return k - lo + 16 * q + 8 * w + 4 * i0 + i1 + 2 * b
+
+
+def _dequant_ptx(one_mul: bool) -> str:
+    """PTX: 8 packed bytes ($16, one 64-bit word) and their bf16x2 multiplier ($17) -> 16 bf16 ($0-$15): output
+    2 (4 w + i) + b is half b of _fp4_word_ptx's output i for 32-bit word w."""
+    body = ""
+    for w in range(2):
+        outs = tuple(f"r{4 * w + i}" for i in range(4))
+        body += _fp4_word_ptx(f"w{w}", outs, "$17", "$17", one_mul)
+    split = "".join(f"mov.b32 {{${2 * j}, ${2 * j + 1}}}, r{j};\n" for j in range(8))
+    return ("{\n" + FP4_SCRATCH_PTX + ".reg .b32 w0, w1, r0, r1, r2, r3, r4, r5, r6, r7;\n"
+            "mov.b64 {w0, w1}, $16;\n" + body + split + "}")
+
+
+_DEQUANT = gl.constexpr(_dequant_ptx(True))
+_DEQUANT_TWO_MULS = gl.constexpr(_dequant_ptx(False))
+_DEQUANT_CONSTRAINTS = gl.constexpr(",".join(["=h"] * 16) + ",l,r")
+
+
+@gluon.jit
+def _add(a, b):
+    return a + b
+
+
+@gluon.jit
+def _tile_rows(counts_ptr, t, BT: gl.constexpr, EP: gl.constexpr):
+    """Row tile t of the expert-ordered pairs -> (expert, first row, end row of that expert), as moe_triton's
+    _tile_rows (expert >= E past the last tile)."""
+    vec: gl.constexpr = gl.BlockedLayout([1], [32], [gl.num_warps()], [0])
+    ex = gl.arange(0, EP, layout=vec)
+    counts = gl.load(counts_ptr + ex)
+    tiles = (counts + BT - 1) // BT
+    tile_end = gl.associative_scan(tiles, 0, _add)
+    e = gl.sum((tile_end <= t).to(gl.int32), axis=0)
+    this = ex == e
+    first_tile = gl.sum(gl.where(this, tile_end - tiles, 0), axis=0)
+    start = gl.sum(gl.where(this, gl.associative_scan(counts, 0, _add) - counts, 0), axis=0)
+    row_end = start + gl.sum(gl.where(this, counts, 0), axis=0)
+    return e, start + (t - first_tile) * BT, row_end
+
+
+@gluon.jit
+def _weight_rows(pid, BW: gl.constexpr, UP: gl.constexpr, layout: gl.constexpr):
+    """Tile rows -> weight rows. UP: rows r and r + 8 of each 16 (one thread's pair) are the gate and up rows 2i,
+    2i + 1 (the checkpoint interleaves them)."""
+    r = gl.arange(0, BW, layout=layout)
+    if UP:
+        return pid * BW + (r // 16) * 16 + (r % 8) * 2 + (r // 8) % 2
+    return pid * BW + r
+
+
+@gluon.jit
+def _weights_a(wb_ptr, ws_ptr, n, k0, stride_wbn, stride_wsn, U_LAYOUT: gl.constexpr):
+    """Packed words [BW, BK / 16] (uint64: 8 bytes of a row) and their scale bytes at K step k0, in the layout
+    whose dequantized values are the MMA fragment."""
+    u = gl.arange(0, BK // 16, layout=gl.SliceLayout(0, U_LAYOUT))
+    words = gl.load((wb_ptr + n[:, None].to(gl.int64) * stride_wbn + (k0 // 2 + 8 * u)[None, :])
+                    .to(gl.pointer_type(gl.uint64)))
+    s = gl.load(ws_ptr + n[:, None] * stride_wsn + (k0 // 32 + u // 2)[None, :])
+    return words, s
+
+
+@gluon.jit
+def _dequant(words, s, ONE_MUL: gl.constexpr, A_LAYOUT: gl.constexpr):
+    """Packed words [BW, BK / 16] and scale bytes -> the [BW, BK] bf16 MMA operand (K in k_order), in registers."""
+    m = (s.to(gl.int32) + (126 if ONE_MUL else 0)) << 7  # bf16 bits of 2^(s-1) or 2^(s-127)
+    m = m | (m << 16)
+    if ONE_MUL:
+        o = gl.inline_asm_elementwise(_DEQUANT, _DEQUANT_CONSTRAINTS, [words, m], dtype=(gl.bfloat16,) * 16,
+                                      is_pure=True, pack=1)
+    else:
+        o = gl.inline_asm_elementwise(_DEQUANT_TWO_MULS, _DEQUANT_CONSTRAINTS, [words, m],
+                                      dtype=(gl.bfloat16,) * 16, is_pure=True, pack=1)
+    # o[2 (4 w + 2 i1 + i0) + b] -> dims [row, u, b, i0, i1, w]
+    t = gl.join(gl.join(gl.join(gl.join(o[0], o[1]), gl.join(o[2], o[3])),
+                        gl.join(gl.join(o[4], o[5]), gl.join(o[6], o[7]))),
+                gl.join(gl.join(gl.join(o[8], o[9]), gl.join(o[10], o[11])),
+                        gl.join(gl.join(o[12], o[13]), gl.join(o[14], o[15]))))
+    BW: gl.constexpr = words.shape[0]
+    NB: gl.constexpr = words.shape[1] // 4
+    t = gl.reshape(t, [BW, NB, 4, 2, 2, 2, 2])  # row, block, q, b, i0, i1, w
+    t = gl.permute(t, (0, 1, 6, 5, 4, 2, 3))  # row, block, w, i1, i0, q, b: k' = 64 block + 32 w + ... (k_order)
+    return gl.convert_layout(gl.reshape(t, [BW, NB * 64]), A_LAYOUT, assert_trivial=True)
+
+
+@gluon.jit
+def _copy_rows(b_smem, a_ptr, a_rows, k0, stride_a, BK_: gl.constexpr, LOAD: gl.constexpr):
+    """Activation rows a_rows, columns k0:k0+BK (already in k_order) -> b_smem, asynchronously."""
+    k = k0 + gl.arange(0, BK_, layout=gl.SliceLayout(0, LOAD))
+    _async_load(b_smem, a_ptr + a_rows[:, None].to(gl.int64) * stride_a + k[None, :])
+
+
+@gluon.jit
+def _moe_wgmma_kernel(a_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, E,
+                      stride_a, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, stride_out, limit, alpha,
+                      UP: gl.constexpr, TOPK: gl.constexpr, BW: gl.constexpr, BT: gl.constexpr, EP: gl.constexpr,
+                      STAGES: gl.constexpr, PF: gl.constexpr, HALF: gl.constexpr, ONE_MUL: gl.constexpr,
+                      U_LAYOUT: gl.constexpr):
+    """Program (weight row tile, token row tile). UP: h[rows, k_order of the intermediate columns] = SwiGLU(x[tok]
+    [:, k_order] @ W1^T + b1); else y[pair, cols] = route weight * (h[rows] @ W2^T + b2). HALF: a row tile holding
+    at most BT / 2 rows runs the MMAs BT / 2 wide (half the tensor-core work: at ~32 rows per expert about half
+    the experts' tiles)."""
+    e, row0, row_end = _tile_rows(counts_ptr, gl.program_id(1), BT, EP)
+    if e >= E:
+        return
+    e64 = e.to(gl.int64)
+    wb_ptr += e64 * stride_wbe
+    ws_ptr += e64 * stride_wse
+    b_ptr += e64 * stride_be
+    if HALF and row_end - row0 <= BT // 2:
+        _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, row0, row_end, stride_a,
+              stride_wbn, stride_wsn, stride_out, limit, alpha, UP, TOPK, BW, BT // 2, STAGES, PF, ONE_MUL, U_LAYOUT)
+    else:
+        _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, row0, row_end, stride_a,
+              stride_wbn, stride_wsn, stride_out, limit, alpha, UP, TOPK, BW, BT, STAGES, PF, ONE_MUL, U_LAYOUT)
+
+
+@gluon.jit
+def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, row0, row_end, stride_a, stride_wbn,
+          stride_wsn, stride_out, limit, alpha, UP: gl.constexpr, TOPK: gl.constexpr, BW: gl.constexpr,
+          BT: gl.constexpr, STAGES: gl.constexpr, PF: gl.constexpr, ONE_MUL: gl.constexpr, U_LAYOUT: gl.constexpr):
+    """One expert's weight rows (program_id(0)) times its token rows row0:row_end (at most BT): main loop and
+    epilogue. wb_ptr, ws_ptr, b_ptr point at the expert's weights."""
+    ACC: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, BT, 16])
+    A: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=ACC, k_width=2)
+    LOAD: gl.constexpr = gl.BlockedLayout([1, 8], [4, 8], [4, 1], [1, 0])
+    SMEM: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BT, BK], gl.bfloat16)
+    # rows past N (the last tile of H = 2880 at 128 rows) read row N - 1 and are stored nowhere
+    n = gl.minimum(_weight_rows(gl.program_id(0), BW, UP, gl.SliceLayout(1, U_LAYOUT)), N - 1)
+
+    rows = row0 + gl.arange(0, BT, layout=gl.SliceLayout(1, LOAD))
+    rows = gl.where(rows < row_end, rows, row0)  # rows past the expert's read its first row, stored nowhere
+    if UP:
+        a_rows = gl.load(sorted_ptr + rows) // TOPK
+    else:
+        a_rows = rows
+    b_smem = gl.allocate_shared_memory(gl.bfloat16, [STAGES, BT, BK], SMEM)
+    steps = K // BK
+    for s in gl.static_range(STAGES - 1):
+        _copy_rows(b_smem.index(s), a_ptr, a_rows, s * BK, stride_a, BK, LOAD)
+        async_copy.commit_group()
+    acc = gl.zeros([BW, BT], gl.float32, ACC)
+    # the packed words and scales PF K steps ahead, in registers (PF 1-3: w0 this step's, w1 the next, ...)
+    w0, s0 = _weights_a(wb_ptr, ws_ptr, n, 0, stride_wbn, stride_wsn, U_LAYOUT)
+    w1, s1 = w0, s0
+    w2, s2 = w0, s0
+    if PF >= 2:
+        w1, s1 = _weights_a(wb_ptr, ws_ptr, n, BK, stride_wbn, stride_wsn, U_LAYOUT)
+    if PF >= 3:
+        w2, s2 = _weights_a(wb_ptr, ws_ptr, n, 2 * BK, stride_wbn, stride_wsn, U_LAYOUT)
+    for i in range(steps):
+        w_new, s_new = _weights_a(wb_ptr, ws_ptr, n, gl.minimum(i + PF, steps - 1) * BK, stride_wbn, stride_wsn,
+                                  U_LAYOUT)
+        # (dequantizing the next step while this step's MMA runs does not pay: ptxas moves the operand into the
+        # MMA's registers and then waits for the MMA before it reuses them)
+        w_op = _dequant(w0, s0, ONE_MUL, A)
+        async_copy.wait_group(STAGES - 2)
+        fence_async_shared()
+        _barrier()  # every warp's copies of step i landed; every warp is past the MMA that read the slot refilled
+        if i + STAGES - 1 < steps:
+            _copy_rows(b_smem.index((i + STAGES - 1) % STAGES), a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, BK,
+                       LOAD)
+        async_copy.commit_group()
+        acc = warpgroup_mma(w_op, b_smem.index(i % STAGES).permute((1, 0)), acc, is_async=True)
+        acc = warpgroup_mma_wait(0, deps=[acc])
+        if PF == 1:
+            w0, s0 = w_new, s_new
+        elif PF == 2:
+            w0, s0, w1, s1 = w1, s1, w_new, s_new
+        else:
+            w0, s0, w1, s1, w2, s2 = w1, s1, w2, s2, w_new, s_new
+    async_copy.wait_group(0)
+
+    n_acc = _weight_rows(gl.program_id(0), BW, UP, gl.SliceLayout(1, ACC))
+    acc += gl.load(b_ptr + n_acc, mask=n_acc < N, other=0.0).to(gl.float32)[:, None]
+    if UP:
+        # rows 16 j + l (gate) and 16 j + 8 + l (up) -> intermediate column 8 j + l of this tile
+        pair = gl.permute(gl.reshape(acc, [BW // 16, 2, 8, BT]), (0, 2, 3, 1))
+        gate, up = gl.split(pair)
+        gate = gl.minimum(gate, limit)
+        up = gl.minimum(gl.maximum(up, -limit), limit)
+        h = gate / (1.0 + gl.exp(-alpha * gate)) * (up + 1.0)
+        STORE: gl.constexpr = gl.BlockedLayout([1, 1], [4, 8], [1, 4], [0, 1])
+        h = gl.convert_layout(gl.reshape(h, [BW // 2, BT]), STORE).to(out_ptr.dtype.element_ty)
+        i = gl.program_id(0) * (BW // 2) + gl.arange(0, BW // 2, layout=gl.SliceLayout(1, STORE))
+        lo = i % BK  # column i -> its place in the down GEMM's K order (k_order's inverse)
+        kpos = i - lo + ((lo >> 1) & 1) + ((lo >> 4) & 3) * 2 + ((lo >> 2) & 1) * 8 + (lo & 1) * 16 + ((lo >> 3) & 1) * 32
+        t = row0 + gl.arange(0, BT, layout=gl.SliceLayout(0, STORE))
+        gl.store(out_ptr + t[None, :].to(gl.int64) * stride_out + kpos[:, None], h,
+                 mask=(t < row_end)[None, :] & (i < N // 2)[:, None])
+    else:
+        STORE_Y: gl.constexpr = gl.BlockedLayout([8, 1], [8, 4], [1, 4], [0, 1])
+        y = gl.convert_layout(acc, STORE_Y)
+        t = row0 + gl.arange(0, BT, layout=gl.SliceLayout(0, STORE_Y))
+        tmask = t < row_end
+        pair_of = gl.load(sorted_ptr + t, mask=tmask, other=0)
+        y = y * gl.load(route_w_ptr + pair_of, mask=tmask, other=0.0)[None, :]
+        cols = gl.program_id(0) * BW + gl.arange(0, BW, layout=gl.SliceLayout(1, STORE_Y))
+        gl.store(out_ptr + pair_of[None, :].to(gl.int64) * stride_out + cols[:, None],
+                 y.to(out_ptr.dtype.element_ty), mask=tmask[None, :] & (cols < N)[:, None])
+
+
+def u_layout(bw: int) -> gl.DistributedLinearLayout:
+    """The packed words' layout [bw, BK / 16] for 4 warps: lane = 4 (row % 8) + q, row + 8 a register, warps 16
+    rows each, further 64-row tiles registers, the MMA fragment's rows and K lanes."""
+    reg = [[8, 0]] + [[64 * 2 ** i, 0] for i in range((bw // 64).bit_length() - 1)]
+    return gl.DistributedLinearLayout(reg_bases=reg, lane_bases=[[0, 1], [0, 2], [1, 0], [2, 0], [4, 0]],
+                                      warp_bases=[[16, 0], [32, 0]], block_bases=[], shape=[bw, 4])
+
+
+_ORDERS: dict[tuple[int, torch.device], torch.Tensor] = {}
+
+
+def _k_order_on(K: int, device: torch.device) -> torch.Tensor:
+    key = (K, device)
+    if key not in _ORDERS:
+        _ORDERS[key] = k_order(K, device)
+    return _ORDERS[key]
+
+
+def fits(x: torch.Tensor, experts: dict, config: dict) -> bool:
+    """Whether these kernels can run this MoE: bf16 on a CUDA GPU of compute capability 9.0, row-major experts
+    (their rows read as 8-byte words), K (hidden and intermediate sizes) whole 64-column steps, at least STAGES."""
+    w1b, w2b = experts["w1_blocks"], experts["w2_blocks"]
+    if not (x.is_cuda and x.dtype == torch.bfloat16 and capability(x.device) == (9, 0)):
+        return False
+    row_major = all(w.dim() == 4 and w.stride(1) % 8 == 0 and w.data_ptr() % 8 == 0 for w in (w1b, w2b))
+    return row_major and all(k % BK == 0 and k // BK >= config["STAGES"] for k in (x.shape[1], w1b.shape[1] // 2))
+
+
+def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,
+              counts: torch.Tensor, sorted_pairs: torch.Tensor, up: dict, down: dict) -> torch.Tensor:
+    """moe_triton.moe_pairs' result y [1, T * k, H] for pairs already grouped by expert (counts, sorted_pairs)."""
+    T, H = x.shape
+    top_k = idx.shape[1]
+    w1b, w1s, w2b, w2s = experts["w1_blocks"], experts["w1_scales"], experts["w2_blocks"], experts["w2_scales"]
+    b1, b2 = experts["w1_bias"], experts["w2_bias"]
+    E, N1 = w1b.shape[0], w1b.shape[1]
+    P = T * top_k
+    EP = triton.next_power_of_2(E)
+    one_mul = experts.get("max_scale", 255) <= 128
+    xk = x[:, _k_order_on(H, x.device)]
+    h = torch.empty((P, N1 // 2), dtype=x.dtype, device=x.device)  # columns in the down GEMM's K order
+    y = torch.empty((1, P, H), dtype=x.dtype, device=x.device)
+    for c, a, wb, ws, b, out, K, N, is_up in ((up, xk, w1b, w1s, b1, h, H, N1, True),
+                                              (down, h, w2b, w2s, b2, y[0], N1 // 2, H, False)):
+        tiles = min(P, triton.cdiv(P, c["BT"]) + E)
+        _moe_wgmma_kernel[(triton.cdiv(N, c["BW"]), tiles)](
+            a, sorted_pairs, counts, wb, ws, b, weights, out, K, N, E, a.stride(0), wb.stride(0), wb.stride(1),
+            ws.stride(0), ws.stride(1), b.stride(0), out.stride(0), limit, SWIGLU_ALPHA, UP=is_up, TOPK=top_k,
+            BW=c["BW"], BT=c["BT"], EP=EP, STAGES=c["STAGES"], PF=c.get("PF", 1), HALF=c.get("HALF", False), ONE_MUL=one_mul, U_LAYOUT=u_layout(c["BW"]),
+            num_warps=4, **({"maxnreg": c["maxnreg"]} if "maxnreg" in c else {}))
+    return y
+
+
+def compile_for_sm90(up: bool, config: dict):
+    """The up or down kernel compiled for sm_90 on any machine (Triton ships ptxas): the CPU test that it builds."""
+    from triton.backends.compiler import GPUTarget
+    from triton.experimental.gluon._runtime import GluonASTSource
+
+    fn = _moe_wgmma_kernel
+    names = fn.arg_names
+    pointers = dict(a_ptr="*bf16", sorted_ptr="*i32", counts_ptr="*i32", wb_ptr="*u8", ws_ptr="*u8", b_ptr="*bf16",
+                    route_w_ptr="*bf16", out_ptr="*bf16")
+    consts = dict(UP=up, TOPK=4, EP=32, ONE_MUL=True, U_LAYOUT=u_layout(config["BW"]),
+                  **{k: config.get(k, d) for k, d in (("BW", 128), ("BT", 64), ("STAGES", 3), ("PF", 1),
+                                                       ("HALF", False))})
+    sig = {n: pointers.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
+           for n in names}
+    # what the launcher specializes at gpt-oss sizes: pointers, and ints that are multiples of 16
+    aligned = {n for n in names if sig[n][0] == "*"} | {"K", "N", "stride_a", "stride_wbe", "stride_wbn", "stride_be",
+                                                        "stride_out"}
+    src = GluonASTSource(fn=fn, signature=sig, constexprs={(names.index(k),): v for k, v in consts.items()},
+                         attrs={(i,): [["tt.divisibility", 16]] for i, n in enumerate(names) if n in aligned})
+    return triton.compile(src, target=GPUTarget("cuda", 90, 32), options=dict(num_warps=4))

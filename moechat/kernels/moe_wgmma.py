@@ -311,4 +311,5 @@ def compile_for_sm90(up: bool, config: dict):
                                                         "stride_out"}
     src = GluonASTSource(fn=fn, signature=sig, constexprs={(names.index(k),): v for k, v in consts.items()},
                          attrs={(i,): [["tt.divisibility", 16]] for i, n in enumerate(names) if n in aligned})
-    return triton.compile(src, target=GPUTarget("cuda", 90, 32), options=dict(num_warps=4))
+    return triton.compile(src, target=GPUTarget("cuda", 90, 32),
+                          options=dict(num_warps=4, **({"maxnreg": config["maxnreg"]} if "maxnreg" in config else {})))

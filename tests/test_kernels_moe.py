@@ -318,14 +318,14 @@ def test_gpu_moe_real_sizes(T):
     close(moe(x, ref_w, ref_idx, blocked, LIMIT), ref, 2e-2)  # as the engine holds them on an H100
 
 
-WGMMA = dict(BW=128, BT=64, STAGES=3, PF=2)
+WGMMA = dict(BW=128, BT=64, STAGES=3)
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.get_device_capability() != (9, 0),
                     reason="the Gluon MoE is sm_90's")
 @pytest.mark.parametrize("T,one_mul,tile", [(40, True, WGMMA), (300, True, WGMMA), (300, False, WGMMA),
-                                            (1024, True, WGMMA), (300, True, dict(WGMMA, BW=64, BT=32, PF=1)),
+                                            (1024, True, WGMMA), (300, True, dict(WGMMA, BW=64, BT=32)),
                                             (150, True, dict(WGMMA, HALF=True, maxnreg=168)),
                                             (60, True, dict(WGMMA, BT=16))])
 def test_gpu_moe_wgmma(T, one_mul, tile):

@@ -130,10 +130,30 @@ def _copy_rows(b_smem, a_ptr, a_rows, k0, stride_a, BK_: gl.constexpr, LOAD: gl.
 
 
 @gluon.jit
+def _k_step(acc, i, w, s, wb_ptr, ws_ptr, n, k_next, stride_wbn, stride_wsn, b_smem, a_ptr, a_rows, stride_a, steps,
+            STAGES: gl.constexpr, ONE_MUL: gl.constexpr, A: gl.constexpr, LOAD: gl.constexpr,
+            U_LAYOUT: gl.constexpr):
+    """K step i: its packed words (w, s) dequantized, column k_next's loaded into the registers they free, then
+    this step's activations awaited, the slot step i - 1 read refilled, and the MMA. (Dequantizing the next step
+    while this step's MMA runs does not pay: ptxas moves the operand into the MMA's registers and waits for the MMA
+    before it reuses them.)"""
+    w_op = _dequant(w, s, ONE_MUL, A)
+    w, s = _weights_a(wb_ptr, ws_ptr, n, k_next, stride_wbn, stride_wsn, U_LAYOUT)
+    async_copy.wait_group(STAGES - 2)
+    fence_async_shared()
+    _barrier()  # every warp's copies of step i landed; every warp is past the MMA that read the slot refilled
+    if i + STAGES - 1 < steps:
+        _copy_rows(b_smem.index((i + STAGES - 1) % STAGES), a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, BK, LOAD)
+    async_copy.commit_group()
+    acc = warpgroup_mma(w_op, b_smem.index(i % STAGES).permute((1, 0)), acc, is_async=True)
+    return warpgroup_mma_wait(0, deps=[acc]), w, s
+
+
+@gluon.jit
 def _moe_wgmma_kernel(a_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, E,
                       stride_a, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, stride_out, limit, alpha,
                       UP: gl.constexpr, TOPK: gl.constexpr, BW: gl.constexpr, BT: gl.constexpr, EP: gl.constexpr,
-                      STAGES: gl.constexpr, PF: gl.constexpr, HALF: gl.constexpr, ONE_MUL: gl.constexpr,
+                      STAGES: gl.constexpr, HALF: gl.constexpr, ONE_MUL: gl.constexpr,
                       U_LAYOUT: gl.constexpr):
     """Program (weight row tile, token row tile). UP: h[rows, k_order of the intermediate columns] = SwiGLU(x[tok]
     [:, k_order] @ W1^T + b1); else y[pair, cols] = route weight * (h[rows] @ W2^T + b2). HALF: a row tile holding
@@ -148,16 +168,16 @@ def _moe_wgmma_kernel(a_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, rout
     b_ptr += e64 * stride_be
     if HALF and row_end - row0 <= BT // 2:
         _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, row0, row_end, stride_a,
-              stride_wbn, stride_wsn, stride_out, limit, alpha, UP, TOPK, BW, BT // 2, STAGES, PF, ONE_MUL, U_LAYOUT)
+              stride_wbn, stride_wsn, stride_out, limit, alpha, UP, TOPK, BW, BT // 2, STAGES, ONE_MUL, U_LAYOUT)
     else:
         _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, row0, row_end, stride_a,
-              stride_wbn, stride_wsn, stride_out, limit, alpha, UP, TOPK, BW, BT, STAGES, PF, ONE_MUL, U_LAYOUT)
+              stride_wbn, stride_wsn, stride_out, limit, alpha, UP, TOPK, BW, BT, STAGES, ONE_MUL, U_LAYOUT)
 
 
 @gluon.jit
 def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, row0, row_end, stride_a, stride_wbn,
           stride_wsn, stride_out, limit, alpha, UP: gl.constexpr, TOPK: gl.constexpr, BW: gl.constexpr,
-          BT: gl.constexpr, STAGES: gl.constexpr, PF: gl.constexpr, ONE_MUL: gl.constexpr, U_LAYOUT: gl.constexpr):
+          BT: gl.constexpr, STAGES: gl.constexpr, ONE_MUL: gl.constexpr, U_LAYOUT: gl.constexpr):
     """One expert's weight rows (program_id(0)) times its token rows row0:row_end (at most BT): main loop and
     epilogue. wb_ptr, ws_ptr, b_ptr point at the expert's weights."""
     ACC: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, BT, 16])
@@ -179,35 +199,18 @@ def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, 
         _copy_rows(b_smem.index(s), a_ptr, a_rows, s * BK, stride_a, BK, LOAD)
         async_copy.commit_group()
     acc = gl.zeros([BW, BT], gl.float32, ACC)
-    # the packed words and scales PF K steps ahead, in registers (PF 1-3: w0 this step's, w1 the next, ...)
+    # the packed words and scales 2 K steps ahead, in registers: the loop runs two steps an iteration, each step's
+    # words loaded into the registers the step before last freed (no copies between them)
     w0, s0 = _weights_a(wb_ptr, ws_ptr, n, 0, stride_wbn, stride_wsn, U_LAYOUT)
-    w1, s1 = w0, s0
-    w2, s2 = w0, s0
-    if PF >= 2:
-        w1, s1 = _weights_a(wb_ptr, ws_ptr, n, BK, stride_wbn, stride_wsn, U_LAYOUT)
-    if PF >= 3:
-        w2, s2 = _weights_a(wb_ptr, ws_ptr, n, 2 * BK, stride_wbn, stride_wsn, U_LAYOUT)
-    for i in range(steps):
-        w_new, s_new = _weights_a(wb_ptr, ws_ptr, n, gl.minimum(i + PF, steps - 1) * BK, stride_wbn, stride_wsn,
-                                  U_LAYOUT)
-        # (dequantizing the next step while this step's MMA runs does not pay: ptxas moves the operand into the
-        # MMA's registers and then waits for the MMA before it reuses them)
-        w_op = _dequant(w0, s0, ONE_MUL, A)
-        async_copy.wait_group(STAGES - 2)
-        fence_async_shared()
-        _barrier()  # every warp's copies of step i landed; every warp is past the MMA that read the slot refilled
-        if i + STAGES - 1 < steps:
-            _copy_rows(b_smem.index((i + STAGES - 1) % STAGES), a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, BK,
-                       LOAD)
-        async_copy.commit_group()
-        acc = warpgroup_mma(w_op, b_smem.index(i % STAGES).permute((1, 0)), acc, is_async=True)
-        acc = warpgroup_mma_wait(0, deps=[acc])
-        if PF == 1:
-            w0, s0 = w_new, s_new
-        elif PF == 2:
-            w0, s0, w1, s1 = w1, s1, w_new, s_new
-        else:
-            w0, s0, w1, s1, w2, s2 = w1, s1, w2, s2, w_new, s_new
+    w1, s1 = _weights_a(wb_ptr, ws_ptr, n, BK, stride_wbn, stride_wsn, U_LAYOUT)
+    for i in range(0, steps - 1, 2):
+        acc, w0, s0 = _k_step(acc, i, w0, s0, wb_ptr, ws_ptr, n, gl.minimum(i + 2, steps - 1) * BK, stride_wbn,
+                              stride_wsn, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, U_LAYOUT)
+        acc, w1, s1 = _k_step(acc, i + 1, w1, s1, wb_ptr, ws_ptr, n, gl.minimum(i + 3, steps - 1) * BK, stride_wbn,
+                              stride_wsn, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, U_LAYOUT)
+    if steps % 2:
+        acc, w0, s0 = _k_step(acc, steps - 1, w0, s0, wb_ptr, ws_ptr, n, (steps - 1) * BK, stride_wbn, stride_wsn,
+                              b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, U_LAYOUT)
     async_copy.wait_group(0)
 
     n_acc = _weight_rows(gl.program_id(0), BW, UP, gl.SliceLayout(1, ACC))
@@ -287,7 +290,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         _moe_wgmma_kernel[(triton.cdiv(N, c["BW"]), tiles)](
             a, sorted_pairs, counts, wb, ws, b, weights, out, K, N, E, a.stride(0), wb.stride(0), wb.stride(1),
             ws.stride(0), ws.stride(1), b.stride(0), out.stride(0), limit, SWIGLU_ALPHA, UP=is_up, TOPK=top_k,
-            BW=c["BW"], BT=c["BT"], EP=EP, STAGES=c["STAGES"], PF=c.get("PF", 1), HALF=c.get("HALF", False), ONE_MUL=one_mul, U_LAYOUT=u_layout(c["BW"]),
+            BW=c["BW"], BT=c["BT"], EP=EP, STAGES=c["STAGES"], HALF=c.get("HALF", False), ONE_MUL=one_mul, U_LAYOUT=u_layout(c["BW"]),
             num_warps=4, **({"maxnreg": c["maxnreg"]} if "maxnreg" in c else {}))
     return y
 
@@ -302,8 +305,7 @@ def compile_for_sm90(up: bool, config: dict):
     pointers = dict(a_ptr="*bf16", sorted_ptr="*i32", counts_ptr="*i32", wb_ptr="*u8", ws_ptr="*u8", b_ptr="*bf16",
                     route_w_ptr="*bf16", out_ptr="*bf16")
     consts = dict(UP=up, TOPK=4, EP=32, ONE_MUL=True, U_LAYOUT=u_layout(config["BW"]),
-                  **{k: config.get(k, d) for k, d in (("BW", 128), ("BT", 64), ("STAGES", 3), ("PF", 1),
-                                                       ("HALF", False))})
+                  **{k: config.get(k, d) for k, d in (("BW", 128), ("BT", 64), ("STAGES", 3), ("HALF", False))})
     sig = {n: pointers.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
            for n in names}
     # what the launcher specializes at gpt-oss sizes: pointers, and ints that are multiples of 16

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Session 13, run e (H200): the Gluon MoE as the default for 17-256 rows per expert: GPU MoE and end-to-end tests,
+# Session 13, runs e and f (H200; run e stopped at moe_wgmma.fits, fixed for run f, which skipped run e's last
+# command: session 12's tree, `cd .data/s12 && PYTHONPATH=$PWD python3 -m moechat bench $B`, measured in run e): the Gluon MoE as the default for 17-256 rows per expert: GPU MoE and end-to-end tests,
 # the K loop unrolled by 2 against 79ae353's (.data/s13e_*.py) and a 128-register cap, the kernel table, the engine
-# benchmark on this tree and (the same command) on session 12's (.data/s12: `git archive 3c5fdd5 moechat`).
+# benchmark (.data/s12: `git archive 3c5fdd5 moechat`, run e only).
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name --format=csv,noheader
 export PYTHONPATH=$PWD
@@ -13,4 +14,3 @@ timeout 150 python3 bench/moe_module_ab.py moechat/kernels/moe_triton.py .data/s
 timeout 200 python3 -m moechat.kernels.bench 2>&1 | grep -v "Warn\|warn"
 B="--model synthetic:gpt-oss-20b --getp $PWD/.data/getp_4096.txt --limit 1024 -n 512 --chat-turns 0"
 timeout 200 python3 -m moechat bench $B 2>&1 | grep -v "Warn\|warn"
-cd .data/s12 && PYTHONPATH=$PWD timeout 200 python3 -m moechat bench $B 2>&1 | grep -v "Warn\|warn"

@@ -321,6 +321,17 @@ def test_gpu_moe_real_sizes(T):
 WGMMA = dict(BW=128, BT=64, STAGES=3)
 
 
+def test_wgmma_fits_only_sm90_row_major():
+    """The Gluon MoE is asked only for what it can run: not on the CPU, not for block_rows' layout."""
+    g = torch.Generator().manual_seed(5)
+    experts = make_experts(4, 128, 128, torch.float32, g, 119, 122)
+    x = torch.randn(3, 128, generator=g)
+    assert not moe_wgmma.fits(x, experts, WGMMA)
+    assert not moe_wgmma.fits(x.bfloat16(), experts, WGMMA)  # a CPU tensor
+    blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")})
+    assert not moe_wgmma.fits(x.bfloat16(), blocked, WGMMA)
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.get_device_capability() != (9, 0),
                     reason="the Gluon MoE is sm_90's")

@@ -23,7 +23,8 @@ from moechat.kernels.moe import SWIGLU_ALPHA
 from moechat.kernels.moe_triton import FP4_SCRATCH_PTX, _fp4_word_ptx
 from moechat.kernels.pdl import capability
 
-BK = gl.constexpr(64)  # one K step: the 64 columns whose order the fragment fixes (k_order)
+BK_COLUMNS = 64  # one K step: the 64 columns whose order the fragment fixes (k_order)
+BK = gl.constexpr(BK_COLUMNS)
 # Triton 3.9 renamed the asynchronous copy and the CTA barrier (the device runs 3.6; CI compiles with the newest)
 _async_load = getattr(async_copy, "async_load", None) or async_copy.async_copy_global_to_shared
 _barrier = getattr(gl, "barrier", None) or gl.thread_barrier
@@ -34,7 +35,7 @@ def k_order(K: int, device: torch.device | None = None) -> torch.Tensor:
     8 i0 + 2 q + b: lane q of a quad holds bytes 8q..8q+7 of the block (columns 16q..16q+15), word w of them, and
     _fp4_word_ptx's output 2 i1 + i0 (columns 4 i0 + i1 and + 2 of the word: half b)."""
     k = torch.arange(K, device=device)
-    lo = k % 64
+    lo = k % BK_COLUMNS
     b, q, i0, i1, w = lo & 1, (lo >> 1) & 3, (lo >> 3) & 1, (lo >> 4) & 1, (lo >> 5) & 1
     return k - lo + 16 * q + 8 * w + 4 * i0 + i1 + 2 * b
 
@@ -264,10 +265,10 @@ def fits(x: torch.Tensor, experts: dict, config: dict) -> bool:
     """Whether these kernels can run this MoE: bf16 on a CUDA GPU of compute capability 9.0, row-major experts
     (their rows read as 8-byte words), K (hidden and intermediate sizes) whole 64-column steps, at least STAGES."""
     w1b, w2b = experts["w1_blocks"], experts["w2_blocks"]
-    if not (x.is_cuda and x.dtype == torch.bfloat16 and capability(x.device) == (9, 0)):
-        return False
     row_major = all(w.dim() == 4 and w.stride(1) % 8 == 0 and w.data_ptr() % 8 == 0 for w in (w1b, w2b))
-    return row_major and all(k % BK == 0 and k // BK >= config["STAGES"] for k in (x.shape[1], w1b.shape[1] // 2))
+    steps = all(k % BK_COLUMNS == 0 and k // BK_COLUMNS >= config["STAGES"] for k in (x.shape[1], w1b.shape[1] // 2))
+    return (row_major and steps and x.is_cuda and x.dtype == torch.bfloat16
+            and capability(x.device) == (9, 0))
 
 
 def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts: dict, limit: float,

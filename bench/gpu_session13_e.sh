@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Session 13, runs e and f (H200; run e stopped at moe_wgmma.fits, fixed for run f, which skipped run e's last
-# command: session 12's tree, `cd .data/s12 && PYTHONPATH=$PWD python3 -m moechat bench $B`, measured in run e): the Gluon MoE as the default for 17-256 rows per expert: GPU MoE and end-to-end tests,
-# the K loop unrolled by 2 against 79ae353's (.data/s13e_*.py) and a 128-register cap, the kernel table, the engine
-# benchmark (.data/s12: `git archive 3c5fdd5 moechat`, run e only).
+# Session 13, runs e and f (H200): the Gluon MoE as the default for 17-256 rows per expert: GPU MoE and end-to-end
+# tests, the K loop unrolled by 2 against 79ae353's (.data/s13e_*.py) and a 128-register cap, the kernel table, the
+# engine benchmark. Run e stopped at moe_wgmma.fits (fixed for run f) and also ran the benchmark on session 12's tree
+# (`git archive 3c5fdd5 moechat` into .data/s12; `cd .data/s12 && PYTHONPATH=$PWD python3 -m moechat bench $B`).
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name --format=csv,noheader
 export PYTHONPATH=$PWD

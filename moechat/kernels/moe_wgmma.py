@@ -1,8 +1,10 @@
 """The MoE's grouped GEMMs for Hopper (sm_90) in Gluon: the dequantized MXFP4 weights are the first operand of
 warpgroup MMAs straight from registers. Each thread loads the packed bytes its own MMA fragment needs (8
 contiguous bytes of a weight row: 16 weights of one scale group) and dequantizes them in place, so no dequantized
-tile passes through shared memory: the Triton tiles' hand-off, its stores, loads and barrier, is what binds them at
-a few dozen rows per expert (bench/NOTES.md, session 12 section 4).
+tile passes through shared memory (the Triton tiles store it, wait at a barrier and load it back in the MMA's
+layout). Alone that left 256 tokens level with the Triton tiles (bench/NOTES.md, session 13); what pays is that
+the MMA's width is chosen per tile (HALF), its cost showing once the hand-off is gone, and a register cap that
+keeps three programs per SM.
 
 The price is an order of the K columns inside each 64-column block, the one the fragment's registers take
 (`k_order`): the activations are read with their columns in that order, so each dot product sums the same terms.
@@ -124,9 +126,9 @@ def _dequant(words, s, ONE_MUL: gl.constexpr, A_LAYOUT: gl.constexpr):
 
 
 @gluon.jit
-def _copy_rows(b_smem, a_ptr, a_rows, k0, stride_a, BK_: gl.constexpr, LOAD: gl.constexpr):
+def _copy_rows(b_smem, a_ptr, a_rows, k0, stride_a, LOAD: gl.constexpr):
     """Activation rows a_rows, columns k0:k0+BK (already in k_order) -> b_smem, asynchronously."""
-    k = k0 + gl.arange(0, BK_, layout=gl.SliceLayout(0, LOAD))
+    k = k0 + gl.arange(0, BK, layout=gl.SliceLayout(0, LOAD))
     _async_load(b_smem, a_ptr + a_rows[:, None].to(gl.int64) * stride_a + k[None, :])
 
 
@@ -144,7 +146,7 @@ def _k_step(acc, i, w, s, wb_ptr, ws_ptr, n, k_next, stride_wbn, stride_wsn, b_s
     fence_async_shared()
     _barrier()  # every warp's copies of step i landed; every warp is past the MMA that read the slot refilled
     if i + STAGES - 1 < steps:
-        _copy_rows(b_smem.index((i + STAGES - 1) % STAGES), a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, BK, LOAD)
+        _copy_rows(b_smem.index((i + STAGES - 1) % STAGES), a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, LOAD)
     async_copy.commit_group()
     acc = warpgroup_mma(w_op, b_smem.index(i % STAGES).permute((1, 0)), acc, is_async=True)
     return warpgroup_mma_wait(0, deps=[acc]), w, s
@@ -197,7 +199,7 @@ def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, 
     b_smem = gl.allocate_shared_memory(gl.bfloat16, [STAGES, BT, BK], SMEM)
     steps = K // BK
     for s in gl.static_range(STAGES - 1):
-        _copy_rows(b_smem.index(s), a_ptr, a_rows, s * BK, stride_a, BK, LOAD)
+        _copy_rows(b_smem.index(s), a_ptr, a_rows, s * BK, stride_a, LOAD)
         async_copy.commit_group()
     acc = gl.zeros([BW, BT], gl.float32, ACC)
     # the packed words and scales 2 K steps ahead, in registers: the loop runs two steps an iteration, each step's
@@ -227,7 +229,8 @@ def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, 
         h = gl.convert_layout(gl.reshape(h, [BW // 2, BT]), STORE).to(out_ptr.dtype.element_ty)
         i = gl.program_id(0) * (BW // 2) + gl.arange(0, BW // 2, layout=gl.SliceLayout(1, STORE))
         lo = i % BK  # column i -> its place in the down GEMM's K order (k_order's inverse)
-        kpos = i - lo + ((lo >> 1) & 1) + ((lo >> 4) & 3) * 2 + ((lo >> 2) & 1) * 8 + (lo & 1) * 16 + ((lo >> 3) & 1) * 32
+        kpos = (i - lo + ((lo >> 1) & 1) + ((lo >> 4) & 3) * 2 + ((lo >> 2) & 1) * 8 + (lo & 1) * 16
+                + ((lo >> 3) & 1) * 32)
         t = row0 + gl.arange(0, BT, layout=gl.SliceLayout(0, STORE))
         gl.store(out_ptr + t[None, :].to(gl.int64) * stride_out + kpos[:, None], h,
                  mask=(t < row_end)[None, :] & (i < N // 2)[:, None])
@@ -255,10 +258,16 @@ _ORDERS: dict[tuple[int, torch.device], torch.Tensor] = {}
 
 
 def _k_order_on(K: int, device: torch.device) -> torch.Tensor:
+    """k_order(K) on the device, made once."""
     key = (K, device)
     if key not in _ORDERS:
         _ORDERS[key] = k_order(K, device)
     return _ORDERS[key]
+
+
+def _options(config: dict) -> dict:
+    """Compile options of a config: one warpgroup, and its register cap if it has one."""
+    return dict(num_warps=4, **({"maxnreg": config["maxnreg"]} if "maxnreg" in config else {}))
 
 
 def fits(x: torch.Tensor, experts: dict, config: dict) -> bool:
@@ -291,8 +300,8 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         _moe_wgmma_kernel[(triton.cdiv(N, c["BW"]), tiles)](
             a, sorted_pairs, counts, wb, ws, b, weights, out, K, N, E, a.stride(0), wb.stride(0), wb.stride(1),
             ws.stride(0), ws.stride(1), b.stride(0), out.stride(0), limit, SWIGLU_ALPHA, UP=is_up, TOPK=top_k,
-            BW=c["BW"], BT=c["BT"], EP=EP, STAGES=c["STAGES"], HALF=c.get("HALF", False), ONE_MUL=one_mul, U_LAYOUT=u_layout(c["BW"]),
-            num_warps=4, **({"maxnreg": c["maxnreg"]} if "maxnreg" in c else {}))
+            BW=c["BW"], BT=c["BT"], EP=EP, STAGES=c["STAGES"], HALF=c.get("HALF", False), ONE_MUL=one_mul,
+            U_LAYOUT=u_layout(c["BW"]), **_options(c))
     return y
 
 
@@ -304,7 +313,7 @@ def compile_for_sm90(up: bool, config: dict):
     fn = _moe_wgmma_kernel
     names = fn.arg_names
     pointers = dict(a_ptr="*bf16", sorted_ptr="*i32", counts_ptr="*i32", wb_ptr="*u8", ws_ptr="*u8", b_ptr="*bf16",
-                    route_w_ptr="*bf16", out_ptr="*bf16")
+                    route_w_ptr="*fp32", out_ptr="*bf16")
     consts = dict(UP=up, TOPK=4, EP=32, ONE_MUL=True, U_LAYOUT=u_layout(config["BW"]),
                   **{k: config.get(k, d) for k, d in (("BW", 128), ("BT", 64), ("STAGES", 3), ("HALF", False))})
     sig = {n: pointers.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
@@ -314,5 +323,4 @@ def compile_for_sm90(up: bool, config: dict):
                                                         "stride_out"}
     src = GluonASTSource(fn=fn, signature=sig, constexprs={(names.index(k),): v for k, v in consts.items()},
                          attrs={(i,): [["tt.divisibility", 16]] for i, n in enumerate(names) if n in aligned})
-    return triton.compile(src, target=GPUTarget("cuda", 90, 32),
-                          options=dict(num_warps=4, **({"maxnreg": config["maxnreg"]} if "maxnreg" in config else {})))
+    return triton.compile(src, target=GPUTarget("cuda", 90, 32), options=_options(config))

@@ -321,6 +321,26 @@ def test_gpu_moe_real_sizes(T):
 WGMMA = dict(BW=128, BT=64, STAGES=3)
 
 
+@pytest.mark.parametrize("tokens,gluon", [(2, False), (8, False), (64, False), (256, True), (1024, True),
+                                           (8192, False)])
+def test_dispatch_gives_gluon_17_to_256_rows_per_expert(tokens, gluon, monkeypatch):
+    """On a CUDA GPU, batches of 17-256 rows per expert (gpt-oss-20b: 32 experts, top 4) go to the Gluon kernels
+    with their configs, where moe_wgmma.fits; other sizes keep the Triton kernels."""
+    configs = moe_triton._configs(4 * tokens, 32, torch.bfloat16, torch.device("cuda"))
+    assert all(("WGMMA" in c) == gluon for c in configs)
+    if not gluon:
+        return
+    calls = []
+    monkeypatch.setattr(moe_wgmma, "fits", lambda x, experts, config: True)
+    monkeypatch.setattr(moe_wgmma, "moe_pairs", lambda *args: calls.append(args[-2:]) or "gluon")
+    g = torch.Generator().manual_seed(6)
+    experts = make_experts(4, 128, 128, torch.float32, g, 119, 122)
+    x = torch.randn(3, 128, generator=g)
+    weights, idx = route_ref(x, torch.randn(4, 128, generator=g), torch.zeros(4), 2)
+    assert moe_triton.moe_pairs(x, weights, idx.int(), experts, LIMIT, configs) == "gluon"
+    assert calls == [tuple(c["WGMMA"] for c in configs)]
+
+
 def test_wgmma_fits_only_sm90_row_major():
     """The Gluon MoE is asked only for what it can run: not on the CPU, not for block_rows' layout."""
     g = torch.Generator().manual_seed(5)

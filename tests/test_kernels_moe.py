@@ -341,7 +341,7 @@ def test_dispatch_gives_gluon_17_to_256_rows_per_expert(tokens, gluon, monkeypat
     assert calls == [tuple(c["WGMMA"] for c in configs)]
 
 
-def test_wgmma_fits_only_sm90_row_major():
+def test_wgmma_fits_refuses_cpu_and_block_rows():
     """The Gluon MoE is asked only for what it can run: not on the CPU, not for block_rows' layout."""
     g = torch.Generator().manual_seed(5)
     experts = make_experts(4, 128, 128, torch.float32, g, 119, 122)

@@ -22,7 +22,7 @@ from triton.experimental.gluon.language.nvidia.ampere import async_copy
 from triton.experimental.gluon.language.nvidia.hopper import fence_async_shared, warpgroup_mma, warpgroup_mma_wait
 
 from moechat.kernels.moe import SWIGLU_ALPHA
-from moechat.kernels.moe_triton import FP4_SCRATCH_PTX, _fp4_word_ptx
+from moechat.kernels.moe_triton import FP4_SCRATCH_PTX, _fp4_word_ptx, _swiglu
 from moechat.kernels.pdl import capability
 
 BK_COLUMNS = 64  # one K step: the 64 columns whose order the fragment fixes (k_order)
@@ -209,9 +209,7 @@ def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, 
         # rows 16 j + l (gate) and 16 j + 8 + l (up) -> intermediate column 8 j + l of this tile
         pair = gl.permute(gl.reshape(acc, [BW // 16, 2, 8, BT]), (0, 2, 3, 1))
         gate, up = gl.split(pair)
-        gate = gl.minimum(gate, limit)
-        up = gl.minimum(gl.maximum(up, -limit), limit)
-        h = gate / (1.0 + gl.exp(-alpha * gate)) * (up + 1.0)
+        h = _swiglu(gate, up, limit, alpha)
         STORE: gl.constexpr = gl.BlockedLayout([1, 1], [4, 8], [1, 4], [0, 1])
         h = gl.convert_layout(gl.reshape(h, [BW // 2, BT]), STORE).to(out_ptr.dtype.element_ty)
         i = gl.program_id(0) * (BW // 2) + gl.arange(0, BW // 2, layout=gl.SliceLayout(1, STORE))

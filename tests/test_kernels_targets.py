@@ -42,13 +42,14 @@ def test_moe_kernels_compile_for_each_gpu(cc, modes):
 
 GLUON_SCRIPT = """
 import torch
-from moechat.kernels import moe_triton, moe_wgmma
+from moechat.kernels import moe_triton
+from moechat.kernels.bench import compile_gluon_moe
 # the Gluon configs _configs picks at 256 and 1024 tokens of gpt-oss-20b (1024 and 4096 pairs)
 configs = {tuple(sorted(c["WGMMA"].items())) for pairs in (1024, 4096)
            for c in moe_triton._configs(pairs, 32, torch.bfloat16, torch.device("cuda"))}
 for c in configs:
     for up in (True, False):
-        moe_wgmma.compile_for_sm90(up, dict(c))
+        compile_gluon_moe(up, dict(c))
 print(len(configs), "compiled")
 """
 

@@ -31,17 +31,31 @@ BF16 = torch.bfloat16
 
 
 POINTERS = {"idx_ptr": "*i32", "x_ptr": "*bf16", "h_ptr": "*bf16", "sorted_ptr": "*i32", "counts_ptr": "*i32",
-            "wb_ptr": "*u8", "ws_ptr": "*u8", "b_ptr": "*bf16", "route_w_ptr": "*fp32", "y_ptr": "*fp32"}
+            "wb_ptr": "*u8", "ws_ptr": "*u8", "b_ptr": "*bf16", "route_w_ptr": "*fp32", "y_ptr": "*fp32",
+            "a_ptr": "*bf16", "out_ptr": "*bf16"}
 
-ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_wbe", "stride_wbn", "stride_wse", "stride_be", "K_CHUNK"}
+ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_a", "stride_wbe", "stride_wbn", "stride_wse", "stride_be",
+                "stride_out", "K_CHUNK"}
+
+
+def _compile(fn, consts: dict, capability: int, options: dict, source=ASTSource):
+    """fn compiled for compute capability `capability` (major * 10 + minor) on any machine, GPU or not (Triton
+    ships ptxas), with the pointer types and the alignment Triton's launcher specializes at gpt-oss-20b sizes:
+    pointers and ints that are multiples of 16."""
+    names = fn.arg_names
+    sig = {n: POINTERS.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
+           for n in names}
+    aligned = [i for i, n in enumerate(names) if sig[n].startswith("*") or n in ALIGNED_INTS]
+    src = source(fn=fn, signature=sig, constexprs={(names.index(k),): v for k, v in consts.items()},
+                 attrs={(i,): [["tt.divisibility", 16]] for i in aligned})
+    return triton.compile(src, target=GPUTarget("cuda", capability, 32), options=options)
 
 
 def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int,
                    s32: bool = False, ahead: bool = False, early: bool = False,
                    blocked: bool = False, pipe: int = 1, capability: int = 90):
-    """One MoE GEMM or GEMV kernel compiled for compute capability `capability` (major * 10 + minor) on any
-    machine, GPU or not (Triton ships ptxas): SASS counts (bench/sass_count.py), and the test that the kernels the
-    dispatch picks compile for each GPU generation."""
+    """One MoE GEMM or GEMV kernel compiled for `capability` (_compile): SASS counts (bench/sass_count.py), and the
+    test that the kernels the dispatch picks compile for each GPU generation."""
     fn = {"up": moe_triton._moe_up_kernel, "down": moe_triton._moe_down_kernel,
           "up_gemv": moe_triton._moe_up_gemv_kernel, "down_gemv": moe_triton._moe_down_gemv_kernel}[kernel]
     consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, S32=s32, AHEAD=ahead, EARLY=early,
@@ -51,15 +65,19 @@ def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: i
     if kernel.startswith("up"):
         consts.update(TOPK=4, **({} if kernel.endswith("gemv") else {"SPLIT": 1}))
     consts["PDL"] = capability >= 90  # as launch_options passes it
-    names = fn.arg_names
-    sig = {n: POINTERS.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
-           for n in names}
-    # what Triton's launcher specializes at gpt-oss-20b sizes: pointers and ints that are multiples of 16
-    aligned = [i for i, n in enumerate(names) if sig[n].startswith("*") or n in ALIGNED_INTS]
-    src = ASTSource(fn=fn, signature=sig, constexprs={(names.index(k),): v for k, v in consts.items()},
-                    attrs={(i,): [["tt.divisibility", 16]] for i in aligned})
-    return triton.compile(src, target=GPUTarget("cuda", capability, 32),
-                          options=dict(num_warps=warps, num_stages=stages))
+    return _compile(fn, consts, capability, dict(num_warps=warps, num_stages=stages))
+
+
+def compile_gluon_moe(up: bool, config: dict):
+    """The Gluon MoE's up or down kernel (moe_wgmma) compiled for sm_90 under `config`: the CPU test that the
+    configs _configs picks build, their dequantized weights landing in the MMA's registers."""
+    from triton.experimental.gluon._runtime import GluonASTSource
+
+    from moechat.kernels import moe_wgmma  # Gluon, imported where used (as moe_triton does)
+
+    consts = dict(UP=up, TOPK=4, EP=32, ONE_MUL=True, U_LAYOUT=moe_wgmma.u_layout(config["BW"]),
+                  **{k: config.get(k, d) for k, d in (("BW", 128), ("BT", 64), ("STAGES", 3), ("HALF", False))})
+    return _compile(moe_wgmma._moe_wgmma_kernel, consts, 90, moe_wgmma._options(config), GluonASTSource)
 
 
 def graph_us(calls: list, replays: int = 20) -> float:

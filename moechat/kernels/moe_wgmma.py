@@ -289,23 +289,3 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
             U_LAYOUT=u_layout(c["BW"]), **_options(c))
     return y
 
-
-def compile_for_sm90(up: bool, config: dict):
-    """The up or down kernel compiled for sm_90 on any machine (Triton ships ptxas): the CPU test that it builds."""
-    from triton.backends.compiler import GPUTarget
-    from triton.experimental.gluon._runtime import GluonASTSource
-
-    fn = _moe_wgmma_kernel
-    names = fn.arg_names
-    pointers = dict(a_ptr="*bf16", sorted_ptr="*i32", counts_ptr="*i32", wb_ptr="*u8", ws_ptr="*u8", b_ptr="*bf16",
-                    route_w_ptr="*fp32", out_ptr="*bf16")
-    consts = dict(UP=up, TOPK=4, EP=32, ONE_MUL=True, U_LAYOUT=u_layout(config["BW"]),
-                  **{k: config.get(k, d) for k, d in (("BW", 128), ("BT", 64), ("STAGES", 3), ("HALF", False))})
-    sig = {n: pointers.get(n) or ("constexpr" if n in consts else "fp32" if n in ("limit", "alpha") else "i32")
-           for n in names}
-    # what the launcher specializes at gpt-oss sizes: pointers, and ints that are multiples of 16
-    aligned = {n for n in names if sig[n][0] == "*"} | {"K", "N", "stride_a", "stride_wbe", "stride_wbn", "stride_be",
-                                                        "stride_out"}
-    src = GluonASTSource(fn=fn, signature=sig, constexprs={(names.index(k),): v for k, v in consts.items()},
-                         attrs={(i,): [["tt.divisibility", 16]] for i, n in enumerate(names) if n in aligned})
-    return triton.compile(src, target=GPUTarget("cuda", 90, 32), options=_options(config))

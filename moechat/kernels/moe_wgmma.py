@@ -133,6 +133,26 @@ def _copy_rows(b_smem, a_ptr, a_rows, k0, stride_a, LOAD: gl.constexpr):
 
 
 @gluon.jit
+def _k_step(acc, i, w, s, wb_ptr, ws_ptr, n, k_next, stride_wbn, stride_wsn, b_smem, a_ptr, a_rows, stride_a, steps,
+            STAGES: gl.constexpr, ONE_MUL: gl.constexpr, A: gl.constexpr, LOAD: gl.constexpr,
+            U_LAYOUT: gl.constexpr):
+    """K step i: its packed words (w, s) dequantized, column k_next's loaded into the registers they free, then
+    this step's activations awaited, the slot step i - 1 read refilled, and the MMA. (Dequantizing the next step
+    while this step's MMA runs does not pay: ptxas moves the operand into the MMA's registers and waits for the MMA
+    before it reuses them.)"""
+    w_op = _dequant(w, s, ONE_MUL, A)
+    w, s = _weights_a(wb_ptr, ws_ptr, n, k_next, stride_wbn, stride_wsn, U_LAYOUT)
+    async_copy.wait_group(STAGES - 2)
+    fence_async_shared()
+    _barrier()  # every warp's copies of step i landed; every warp is past the MMA that read the slot refilled
+    if i + STAGES - 1 < steps:
+        _copy_rows(b_smem.index((i + STAGES - 1) % STAGES), a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, LOAD)
+    async_copy.commit_group()
+    acc = warpgroup_mma(w_op, b_smem.index(i % STAGES).permute((1, 0)), acc, is_async=True)
+    return warpgroup_mma_wait(0, deps=[acc]), w, s
+
+
+@gluon.jit
 def _moe_wgmma_kernel(a_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, E,
                       stride_a, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, stride_out, limit, alpha,
                       UP: gl.constexpr, TOPK: gl.constexpr, BW: gl.constexpr, BT: gl.constexpr, EP: gl.constexpr,
@@ -182,25 +202,18 @@ def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, 
         _copy_rows(b_smem.index(s), a_ptr, a_rows, s * BK, stride_a, LOAD)
         async_copy.commit_group()
     acc = gl.zeros([BW, BT], gl.float32, ACC)
-    # the packed words and scales 2 K steps ahead, in registers (w0, s0: this step's; w1, s1: the next one's)
+    # the packed words and scales 2 K steps ahead, in registers: the loop runs two steps an iteration, each step's
+    # words loaded into the registers the step before last freed (no copies between them)
     w0, s0 = _weights_a(wb_ptr, ws_ptr, n, 0, stride_wbn, stride_wsn, U_LAYOUT)
     w1, s1 = _weights_a(wb_ptr, ws_ptr, n, BK, stride_wbn, stride_wsn, U_LAYOUT)
-    for i in range(steps):
-        w_new, s_new = _weights_a(wb_ptr, ws_ptr, n, gl.minimum(i + 2, steps - 1) * BK, stride_wbn, stride_wsn,
-                                  U_LAYOUT)
-        # (dequantizing the next step while this step's MMA runs does not pay: ptxas moves the operand into the
-        # MMA's registers and then waits for the MMA before it reuses them)
-        w_op = _dequant(w0, s0, ONE_MUL, A)
-        async_copy.wait_group(STAGES - 2)
-        fence_async_shared()
-        _barrier()  # every warp's copies of step i landed; every warp is past the MMA that read the slot refilled
-        if i + STAGES - 1 < steps:
-            _copy_rows(b_smem.index((i + STAGES - 1) % STAGES), a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a,
-                       LOAD)
-        async_copy.commit_group()
-        acc = warpgroup_mma(w_op, b_smem.index(i % STAGES).permute((1, 0)), acc, is_async=True)
-        acc = warpgroup_mma_wait(0, deps=[acc])
-        w0, s0, w1, s1 = w1, s1, w_new, s_new
+    for i in range(0, steps - 1, 2):
+        acc, w0, s0 = _k_step(acc, i, w0, s0, wb_ptr, ws_ptr, n, gl.minimum(i + 2, steps - 1) * BK, stride_wbn,
+                              stride_wsn, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, U_LAYOUT)
+        acc, w1, s1 = _k_step(acc, i + 1, w1, s1, wb_ptr, ws_ptr, n, gl.minimum(i + 3, steps - 1) * BK, stride_wbn,
+                              stride_wsn, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, U_LAYOUT)
+    if steps % 2:
+        acc, w0, s0 = _k_step(acc, steps - 1, w0, s0, wb_ptr, ws_ptr, n, (steps - 1) * BK, stride_wbn, stride_wsn,
+                              b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, U_LAYOUT)
     async_copy.wait_group(0)
 
     n_acc = _weight_rows(gl.program_id(0), BW, UP, gl.SliceLayout(1, ACC))

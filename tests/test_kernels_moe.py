@@ -11,12 +11,14 @@ import torch
 if not torch.cuda.is_available():
     os.environ["TRITON_INTERPRET"] = "1"  # read when the kernels below are decorated
 
-from moechat.kernels.moe import moe_ref, pad_scale_rows, route_ref  # noqa: E402
+from moechat.kernels.moe import dequant_mxfp4, moe_ref, pad_scale_rows, route_ref  # noqa: E402
 from moechat.kernels import moe_triton, moe_wgmma, norm_triton  # noqa: E402
 from moechat.kernels.norm import add_rmsnorm_ref  # noqa: E402
 from moechat.kernels.moe_triton import moe, route  # noqa: E402
 import triton  # noqa: E402
 import triton.language as tl  # noqa: E402
+
+import ptx_sim  # noqa: E402
 
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
 LIMIT = 7.0
@@ -243,6 +245,33 @@ def test_step_planes_match_pair_words():
         out = torch.zeros(8, 4 * bk // 8, dtype=torch.int32, device=DEV)
         _step_planes_probe[(1,)](planes, out, K0=k0, BN=4, BK=bk)
         assert torch.equal(out[:4], out[4:])
+
+
+@pytest.mark.parametrize("one_mul", [True, False])
+def test_fp4_ptx_dequantizes_like_the_reference(one_mul):
+    """The inline PTX that dequantizes every weight on the GPU (the Triton tiles' and the Gluon kernels'), run
+    in a simulator of its instructions on random packed bytes and scales (one multiply: scales 0-128; two:
+    1-254), gives the reference dequantization's bf16 bits, signed zeros and subnormals included."""
+    g = torch.Generator().manual_seed(11)
+    n = 4096
+    blocks = torch.randint(0, 256, (n, 1, 16), dtype=torch.uint8, generator=g)
+    blocks[:16, 0, :8] = torch.arange(128, dtype=torch.uint8).view(16, 8) * 2 + torch.tensor([0, 1] * 4,
+                                                                                              dtype=torch.uint8)
+    scales = torch.randint(0 if one_mul else 1, 129 if one_mul else 255, (n, 1), dtype=torch.uint8, generator=g)
+    want = dequant_mxfp4(blocks, scales, torch.bfloat16).view(torch.int16).to(torch.int64)[:, :16] & 0xFFFF
+    m = (scales[:, 0].to(torch.int64) + (126 if one_mul else 0)) << 7
+    m = m | (m << 16)  # the multiplier 2^(s-1) or 2^(s-127), bf16x2
+    words = [sum(blocks[:, 0, 4 * w + j].to(torch.int64) << (8 * j) for j in range(4)) for w in range(2)]
+
+    def value(w: int, i: int, b: int) -> torch.Tensor:  # lane b of output i (_fp4_word_ptx's) for word w
+        return want[:, 2 * (4 * w + 2 * (i % 2) + b) + i // 2]
+
+    tiles = ptx_sim.run(moe_triton._fp4_asm(one_mul), {"$4": words[0], "$5": m, "$6": m})
+    for i in range(4):
+        assert torch.equal(tiles[f"${i}"], value(0, i, 0) | (value(0, i, 1) << 16)), i
+    gluon = ptx_sim.run(moe_wgmma._dequant_ptx(one_mul), {"$16": words[0] | (words[1] << 32), "$17": m})
+    for j in range(16):
+        assert torch.equal(gluon[f"${j}"], value(j // 8, (j // 2) % 4, j % 2)), j
 
 
 def test_add_rmsnorm_route_planes(monkeypatch):

@@ -326,25 +326,30 @@ def _tile_rows(counts_ptr, t, BM: tl.constexpr, EP: tl.constexpr):
 
 def _fp4_word_ptx(w: str, outs: tuple[str, str, str, str], m01: str, m23: str, one_mul: bool) -> str:
     """PTX: 4 packed bytes (w) and their bf16x2 multipliers (m01 for bytes 0-1, m23 for 2-3) -> outs: the low
-    nibbles of bytes (0, 1), of (2, 3), the high nibbles of (0, 1), of (2, 3), each as bf16x2. Each byte goes to
-    the high half of its own 16-bit lane; a nibble's sign bit moved to bf16's sign and its e2m1 magnitude bits to
-    bf16's two low exponent bits and top mantissa bit encode fp4 * 2^-126 exactly (0.5 becomes a bf16 subnormal).
-    The multiplier is 2^(s-1) when every scale byte is at most 128 (one multiply), else 2^(s-127) after a multiply
-    by 2^126 (c). About 2.5 instructions per weight. Each multiply is an fma with -0 (z; sm_80+: mul.rn.bf16x2 is
-    sm_90's), the same rounded product for every input, +0 and -0 included. Scratch registers t0, t1, u, v and
-    the constants c = 0x7E807E80, z = 0x80008000 are the caller's to declare."""
-    def nibble(t: str, out: str, m: str, high: bool) -> str:
-        if high:  # sign already at bit 15, magnitude bits 12-14 -> 6-8
-            bits = f"shr.b32 u, {t}, 6; and.b32 u, u, 0x01C001C0; and.b32 v, {t}, 0x80008000;"
-        else:  # sign bit 11 -> 15, magnitude bits 8-10 -> 6-8
-            bits = f"shl.b32 v, {t}, 4; and.b32 v, v, 0x80008000; shr.b32 u, {t}, 2; and.b32 u, u, 0x01C001C0;"
-        mul = f"fma.rn.bf16x2 {out}, u, {m}, z;" if one_mul else \
-            f"fma.rn.bf16x2 u, u, c, z; fma.rn.bf16x2 {out}, u, {m}, z;"
-        return f"{bits} or.b32 u, u, v; {mul}\n"
+    nibbles of bytes (0, 1), of (2, 3), the high nibbles of (0, 1), of (2, 3), each as bf16x2. A nibble's sign bit
+    moved to bf16's sign and its e2m1 magnitude bits to bf16's two low exponent bits and top mantissa bit encode
+    fp4 * 2^-126 exactly (0.5 becomes a bf16 subnormal). Low nibbles: each byte in the low half of its own 16-bit
+    lane, shifted by 6 (magnitude) and 12 (sign) and masked once; high nibbles: each byte with its sign byte
+    above it (prmt's sign replication), so one shift by 2 puts magnitude and sign in place. The two shifts never
+    overlap where the mask keeps bits, and the left shifts can go to the multiply-add pipe (IMAD.SHL), leaving
+    two of the four integer-pipe instructions a weight pair took. The multiplier is 2^(s-1) when every scale byte
+    is at most 128 (one multiply), else 2^(s-127) after a multiply by 2^126 (c). Each multiply is an fma with -0
+    (z; sm_80+: mul.rn.bf16x2 is sm_90's), the same rounded product for every input, +0 and -0 included. Scratch
+    registers t0, t1, u, v and the constants c = 0x7E807E80, z = 0x80008000 are the caller's to declare."""
+    def mul(out: str, m: str) -> str:
+        return f"fma.rn.bf16x2 {out}, u, {m}, z;\n" if one_mul else \
+            f"fma.rn.bf16x2 u, u, c, z; fma.rn.bf16x2 {out}, u, {m}, z;\n"
 
-    return (f"prmt.b32 t0, {w}, 0, 0x1404;\nprmt.b32 t1, {w}, 0, 0x3424;\n"  # lanes (b0 << 8, b1 << 8), (b2, b3)
-            + nibble("t0", outs[0], m01, False) + nibble("t1", outs[1], m23, False)
-            + nibble("t0", outs[2], m01, True) + nibble("t1", outs[3], m23, True))
+    def low(t: str, out: str, m: str) -> str:  # nibble bits 0-2 -> 6-8, sign bit 3 -> 15
+        return f"shl.b32 u, {t}, 6; shl.b32 v, {t}, 12; or.b32 u, u, v; and.b32 u, u, 0x81C081C0; " + mul(out, m)
+
+    def high(t: str, out: str, m: str) -> str:  # nibble bits 4-6 -> 6-8, the sign byte's bit 13 -> 15
+        return f"shl.b32 u, {t}, 2; and.b32 u, u, 0x81C081C0; " + mul(out, m)
+
+    return (f"prmt.b32 t0, {w}, 0, 0x4140;\nprmt.b32 t1, {w}, 0, 0x4342;\n"  # lanes (b0, b1), (b2, b3)
+            + low("t0", outs[0], m01) + low("t1", outs[1], m23)
+            + f"prmt.b32 t0, {w}, 0, 0x9180;\nprmt.b32 t1, {w}, 0, 0xB3A2;\n"  # (sign b0 : b0, sign b1 : b1), ...
+            + high("t0", outs[2], m01) + high("t1", outs[3], m23))
 
 
 FP4_SCRATCH_PTX = ".reg .b32 t0, t1, u, v, c, z;\nmov.b32 c, 0x7E807E80;\nmov.b32 z, 0x80008000;\n"

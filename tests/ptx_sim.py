@@ -1,0 +1,78 @@
+"""A simulator of the few PTX instructions the MXFP4 dequantization's inline assembly uses (mov, prmt, shl, shr,
+and, or, fma.rn.bf16x2), vectorized over many inputs with torch: CI has no GPU, so the assembly that runs on every
+weight is checked here bit for bit against the reference dequantization."""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+MASK32 = 0xFFFFFFFF
+
+
+def _bf16x2_fma(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """fma.rn.bf16x2 on int64 tensors holding 32 bits: a bf16 product is exact in fp32, so fp32 then one rounding
+    to bf16 is the fused result."""
+    def lanes(x):
+        halves = torch.stack([x & 0xFFFF, x >> 16], dim=-1).to(torch.int16)  # wraps like the bits
+        return halves.view(torch.bfloat16).float()
+
+    r = (lanes(a) * lanes(b) + lanes(c)).to(torch.bfloat16).view(torch.int16).to(torch.int64) & 0xFFFF
+    return r[..., 0] | (r[..., 1] << 16)
+
+
+def _prmt(a: torch.Tensor, b: torch.Tensor, sel: torch.Tensor) -> torch.Tensor:
+    """prmt.b32 (default mode): byte i of the result is byte sel[4i:4i+3] of {b, a}, or that byte's sign bit
+    replicated where sel's bit 4i+3 is set."""
+    source = a | (b << 32)
+    out = torch.zeros_like(a)
+    for i in range(4):
+        s = (sel >> (4 * i)) & 0xF
+        byte = (source >> (8 * (s & 7))) & 0xFF
+        byte = torch.where((s & 8) != 0, torch.where((byte & 0x80) != 0, 0xFF, 0), byte)
+        out |= byte << (8 * i)
+    return out
+
+
+def run(asm: str, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Runs `asm` (Triton inline-asm text: operands $0, $1, ...) on int64 tensors of register bits; returns every
+    register written, operands included."""
+    regs = {k: v.to(torch.int64) for k, v in inputs.items()}
+
+    def value(operand: str) -> torch.Tensor:
+        if re.fullmatch(r"-?(0x[0-9a-fA-F]+|\d+)", operand):
+            return torch.full_like(next(iter(inputs.values())), int(operand, 0) & MASK32, dtype=torch.int64)
+        return regs[operand]
+
+    for statement in re.split(r"[;\n]", asm):
+        statement = statement.strip()
+        if statement in ("", "{", "}") or statement.startswith(".reg"):  # scopes and declarations
+            continue
+        op, rest = statement.split(None, 1)
+        if rest.startswith("{"):  # mov {lo, hi}, x: a register split into halves
+            dests, src = re.fullmatch(r"\{([^}]*)\}\s*,\s*(\S+)", rest).groups()
+            lo, hi = (d.strip() for d in dests.split(","))
+            bits = {"mov.b64": 32, "mov.b32": 16}[op]
+            half = (1 << bits) - 1  # (a 64-bit register's top bit is int64's sign: mask after the shift)
+            regs[lo], regs[hi] = value(src) & half, (value(src) >> bits) & half
+            continue
+        d, *args = (x.strip() for x in rest.split(","))
+        a = [value(x) for x in args]
+        if op == "mov.b32":
+            regs[d] = a[0]
+        elif op == "prmt.b32":
+            regs[d] = _prmt(*a)
+        elif op == "shl.b32":
+            regs[d] = (a[0] << a[1]) & MASK32
+        elif op == "shr.b32":
+            regs[d] = a[0] >> a[1]
+        elif op == "and.b32":
+            regs[d] = a[0] & a[1]
+        elif op == "or.b32":
+            regs[d] = a[0] | a[1]
+        elif op == "fma.rn.bf16x2":
+            regs[d] = _bf16x2_fma(*a)
+        else:
+            raise NotImplementedError(op)
+    return regs

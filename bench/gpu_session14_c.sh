@@ -9,6 +9,13 @@ timeout 170 python3 -m pytest -q -m gpu -p no:cacheprovider tests/test_kernels_m
   -k "wgmma or real_sizes or tiles_and_dequant or e2e" 2>&1 | grep -E "passed|failed|Error|assert " | head -20
 timeout 120 python3 bench/moe_module_ab.py moechat/kernels/moe_triton.py .data/s14old_moe_triton.py \
   --sizes 8 64 256 1024 8192 256 2>&1 | grep -v Warn | tee $OUT/ab.txt
+# the Gluon kernel at 1-16 rows per expert (Triton tiles there; run b: 128 x 16, 4 stages 224.3 us at T=64 vs 231.5)
+tiles=()
+for t in '"BT": 16, "STAGES": 4' '"BT": 16, "STAGES": 3, "maxnreg": 128' '"BT": 8, "STAGES": 4'; do
+  tiles+=(--tile "{\"WGMMA\": {\"BW\": 128, $t}}")
+done
+timeout 90 python3 bench/moe_module_ab.py moechat/kernels/moe_triton.py --sizes 8 64 "${tiles[@]}" 2>&1 | grep -v Warn \
+  | tee $OUT/small.txt
 NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 for skip in 6 7; do
   echo "== T=256 _moe_wgmma_kernel launch-skip $skip (even: up, odd: down)"

@@ -4,7 +4,8 @@ contiguous bytes of a weight row: 16 weights of one scale group) and dequantizes
 tile passes through shared memory (the Triton tiles store it, wait at a barrier and load it back in the MMA's
 layout). Alone that left 256 tokens level with the Triton tiles (bench/NOTES.md, session 13); what pays is that
 the MMA's width is chosen per tile (HALF), its cost showing once the hand-off is gone, and a register cap that
-keeps three programs per SM.
+keeps three programs per SM. The packed bytes travel with the activations through a cp.async ring in shared memory
+(STAGES - 1 steps ahead, each thread then reading its fragment's words), their scales 2 steps ahead in registers.
 
 The price is an order of the K columns inside each 64-column block, the one the fragment's registers take
 (`k_order`): the activations are read with their columns in that order, so each dot product sums the same terms.
@@ -92,14 +93,20 @@ def _weight_rows(pid, BW: gl.constexpr, UP: gl.constexpr, layout: gl.constexpr):
 
 
 @gluon.jit
-def _weights_a(wb_ptr, ws_ptr, n, k0, stride_wbn, stride_wsn, U_LAYOUT: gl.constexpr):
-    """Packed words [BW, BK / 16] (uint64: 8 bytes of a row) and their scale bytes at K step k0, in the layout
-    whose dequantized values are the MMA fragment."""
+def _scales_a(ws_ptr, n, k0, stride_wsn, U_LAYOUT: gl.constexpr):
+    """The scale bytes [BW, BK / 16] of weight rows n at K step k0, one per packed word (8 bytes of a row), in the
+    layout whose dequantized values are the MMA fragment."""
     u = gl.arange(0, BK // 16, layout=gl.SliceLayout(0, U_LAYOUT))
-    words = gl.load((wb_ptr + n[:, None].to(gl.int64) * stride_wbn + (k0 // 2 + 8 * u)[None, :])
-                    .to(gl.pointer_type(gl.uint64)))
-    s = gl.load(ws_ptr + n[:, None] * stride_wsn + (k0 // 32 + u // 2)[None, :])
-    return words, s
+    return gl.load(ws_ptr + n[:, None] * stride_wsn + (k0 // 32 + u // 2)[None, :])
+
+
+@gluon.jit
+def _copy_words(w_smem, wb_ptr, n, k0, stride_wbn, WCOPY: gl.constexpr):
+    """Packed bytes of weight rows n at K step k0 (BK / 2 bytes a row, as BK / 16 64-bit words) -> w_smem,
+    asynchronously, 16 bytes a copy."""
+    c = gl.arange(0, BK // 16, layout=gl.SliceLayout(0, WCOPY))
+    wb64 = wb_ptr.to(gl.pointer_type(gl.uint64))
+    _async_load(w_smem, wb64 + n[:, None].to(gl.int64) * (stride_wbn // 8) + (k0 // 16 + c)[None, :])
 
 
 @gluon.jit
@@ -133,23 +140,24 @@ def _copy_rows(b_smem, a_ptr, a_rows, k0, stride_a, LOAD: gl.constexpr):
 
 
 @gluon.jit
-def _k_step(acc, i, w, s, wb_ptr, ws_ptr, n, k_next, stride_wbn, stride_wsn, b_smem, a_ptr, a_rows, stride_a, steps,
-            STAGES: gl.constexpr, ONE_MUL: gl.constexpr, A: gl.constexpr, LOAD: gl.constexpr,
-            U_LAYOUT: gl.constexpr):
-    """K step i: its packed words (w, s) dequantized, column k_next's loaded into the registers they free, then
-    this step's activations awaited, the slot step i - 1 read refilled, and the MMA. (Dequantizing the next step
-    while this step's MMA runs does not pay: ptxas moves the operand into the MMA's registers and waits for the MMA
-    before it reuses them.)"""
-    w_op = _dequant(w, s, ONE_MUL, A)
-    w, s = _weights_a(wb_ptr, ws_ptr, n, k_next, stride_wbn, stride_wsn, U_LAYOUT)
+def _k_step(acc, i, s, ws_ptr, n, k_next, stride_wsn, wb_ptr, n_copy, stride_wbn, w_smem, b_smem, a_ptr, a_rows,
+            stride_a, steps, STAGES: gl.constexpr, ONE_MUL: gl.constexpr, A: gl.constexpr, LOAD: gl.constexpr,
+            WCOPY: gl.constexpr, U_LAYOUT: gl.constexpr):
+    """K step i: its packed words and activations awaited in shared memory, the words read in the MMA fragment's
+    layout and dequantized with their scales (s), step k_next's scales loaded into the registers they free, the slot
+    step i - 1 read refilled (words and activations of step i + STAGES - 1), and the MMA."""
     async_copy.wait_group(STAGES - 2)
     fence_async_shared()
-    _barrier()  # every warp's copies of step i landed; every warp is past the MMA that read the slot refilled
+    _barrier()  # every warp's copies of step i landed; every warp is past step i - 1, whose slot is refilled
+    w_op = _dequant(w_smem.index(i % STAGES).load(U_LAYOUT), s, ONE_MUL, A)
+    s = _scales_a(ws_ptr, n, k_next, stride_wsn, U_LAYOUT)
     if i + STAGES - 1 < steps:
-        _copy_rows(b_smem.index((i + STAGES - 1) % STAGES), a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, LOAD)
+        slot = (i + STAGES - 1) % STAGES
+        _copy_rows(b_smem.index(slot), a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, LOAD)
+        _copy_words(w_smem.index(slot), wb_ptr, n_copy, (i + STAGES - 1) * BK, stride_wbn, WCOPY)
     async_copy.commit_group()
     acc = warpgroup_mma(w_op, b_smem.index(i % STAGES).permute((1, 0)), acc, is_async=True)
-    return warpgroup_mma_wait(0, deps=[acc]), w, s
+    return warpgroup_mma_wait(0, deps=[acc]), s
 
 
 @gluon.jit
@@ -187,8 +195,13 @@ def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, 
     A: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=ACC, k_width=2)
     LOAD: gl.constexpr = gl.BlockedLayout([1, 8], [4, 8], [4, 1], [1, 0])
     SMEM: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BT, BK], gl.bfloat16)
+    # the words' copies: 16 bytes (two words) a thread; stored unswizzled: a warp's reads in the fragment's layout
+    # are 8 whole rows, 256 contiguous bytes
+    WCOPY: gl.constexpr = gl.BlockedLayout([1, 2], [16, 2], [4, 1], [1, 0])
+    WSMEM: gl.constexpr = gl.SwizzledSharedLayout(1, 1, 1, order=[1, 0])
     # rows past N (the last tile of H = 2880 at 128 rows) read row N - 1 and are stored nowhere
     n = gl.minimum(_weight_rows(gl.program_id(0), BW, UP, gl.SliceLayout(1, U_LAYOUT)), N - 1)
+    n_copy = gl.minimum(_weight_rows(gl.program_id(0), BW, UP, gl.SliceLayout(1, WCOPY)), N - 1)
 
     rows = row0 + gl.arange(0, BT, layout=gl.SliceLayout(1, LOAD))
     rows = gl.where(rows < row_end, rows, row0)  # rows past the expert's read its first row, stored nowhere
@@ -197,23 +210,27 @@ def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, 
     else:
         a_rows = rows
     b_smem = gl.allocate_shared_memory(gl.bfloat16, [STAGES, BT, BK], SMEM)
+    w_smem = gl.allocate_shared_memory(gl.uint64, [STAGES, BW, BK // 16], WSMEM)
     steps = K // BK
     for s in gl.static_range(STAGES - 1):
         _copy_rows(b_smem.index(s), a_ptr, a_rows, s * BK, stride_a, LOAD)
+        _copy_words(w_smem.index(s), wb_ptr, n_copy, s * BK, stride_wbn, WCOPY)
         async_copy.commit_group()
     acc = gl.zeros([BW, BT], gl.float32, ACC)
-    # the packed words and scales 2 K steps ahead, in registers: the loop runs two steps an iteration, each step's
-    # words loaded into the registers the step before last freed (no copies between them)
-    w0, s0 = _weights_a(wb_ptr, ws_ptr, n, 0, stride_wbn, stride_wsn, U_LAYOUT)
-    w1, s1 = _weights_a(wb_ptr, ws_ptr, n, BK, stride_wbn, stride_wsn, U_LAYOUT)
+    # the scales 2 K steps ahead in registers (the words STAGES - 1 ahead in shared memory); two steps an iteration,
+    # each step's next scales loaded into the registers it just freed
+    s0 = _scales_a(ws_ptr, n, 0, stride_wsn, U_LAYOUT)
+    s1 = _scales_a(ws_ptr, n, BK, stride_wsn, U_LAYOUT)
     for i in range(0, steps - 1, 2):
-        acc, w0, s0 = _k_step(acc, i, w0, s0, wb_ptr, ws_ptr, n, gl.minimum(i + 2, steps - 1) * BK, stride_wbn,
-                              stride_wsn, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, U_LAYOUT)
-        acc, w1, s1 = _k_step(acc, i + 1, w1, s1, wb_ptr, ws_ptr, n, gl.minimum(i + 3, steps - 1) * BK, stride_wbn,
-                              stride_wsn, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, U_LAYOUT)
+        acc, s0 = _k_step(acc, i, s0, ws_ptr, n, gl.minimum(i + 2, steps - 1) * BK, stride_wsn, wb_ptr, n_copy,
+                          stride_wbn, w_smem, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY,
+                          U_LAYOUT)
+        acc, s1 = _k_step(acc, i + 1, s1, ws_ptr, n, gl.minimum(i + 3, steps - 1) * BK, stride_wsn, wb_ptr, n_copy,
+                          stride_wbn, w_smem, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY,
+                          U_LAYOUT)
     if steps % 2:
-        acc, w0, s0 = _k_step(acc, steps - 1, w0, s0, wb_ptr, ws_ptr, n, (steps - 1) * BK, stride_wbn, stride_wsn,
-                              b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, U_LAYOUT)
+        acc, s0 = _k_step(acc, steps - 1, s0, ws_ptr, n, (steps - 1) * BK, stride_wsn, wb_ptr, n_copy, stride_wbn,
+                          w_smem, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY, U_LAYOUT)
     async_copy.wait_group(0)
 
     n_acc = _weight_rows(gl.program_id(0), BW, UP, gl.SliceLayout(1, ACC))

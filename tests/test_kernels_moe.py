@@ -250,13 +250,13 @@ def test_step_planes_match_pair_words():
 @pytest.mark.parametrize("one_mul", [True, False])
 def test_fp4_ptx_dequantizes_like_the_reference(one_mul):
     """The inline PTX that dequantizes every weight on the GPU (the Triton tiles' and the Gluon kernels'), run
-    in a simulator of its instructions on random packed bytes and scales (one multiply: scales 0-128; two:
-    1-254), gives the reference dequantization's bf16 bits, signed zeros and subnormals included."""
+    in a simulator of its instructions on every byte value and random bytes and scales, gives the reference
+    dequantization's bf16 bits, signed zeros and subnormals included. (Two multiplies, the mode for checkpoints
+    with scale bytes above 128, take scales 1-254: a scale byte of 0 there gives 0, not 2^-127 times the value.)"""
     g = torch.Generator().manual_seed(11)
     n = 4096
     blocks = torch.randint(0, 256, (n, 1, 16), dtype=torch.uint8, generator=g)
-    blocks[:16, 0, :8] = torch.arange(128, dtype=torch.uint8).view(16, 8) * 2 + torch.tensor([0, 1] * 4,
-                                                                                              dtype=torch.uint8)
+    blocks[:32, 0, :8] = torch.arange(256).view(32, 8)  # every byte in every place of the words
     scales = torch.randint(0 if one_mul else 1, 129 if one_mul else 255, (n, 1), dtype=torch.uint8, generator=g)
     want = dequant_mxfp4(blocks, scales, torch.bfloat16).view(torch.int16).to(torch.int64)[:, :16] & 0xFFFF
     m = (scales[:, 0].to(torch.int64) + (126 if one_mul else 0)) << 7
@@ -266,9 +266,10 @@ def test_fp4_ptx_dequantizes_like_the_reference(one_mul):
     def value(w: int, i: int, b: int) -> torch.Tensor:  # lane b of output i (_fp4_word_ptx's) for word w
         return want[:, 2 * (4 * w + 2 * (i % 2) + b) + i // 2]
 
-    tiles = ptx_sim.run(moe_triton._fp4_asm(one_mul), {"$4": words[0], "$5": m, "$6": m})
-    for i in range(4):
-        assert torch.equal(tiles[f"${i}"], value(0, i, 0) | (value(0, i, 1) << 16)), i
+    for w in range(2):
+        tiles = ptx_sim.run(moe_triton._fp4_asm(one_mul), {"$4": words[w], "$5": m, "$6": m})
+        for i in range(4):
+            assert torch.equal(tiles[f"${i}"], value(w, i, 0) | (value(w, i, 1) << 16)), (w, i)
     gluon = ptx_sim.run(moe_wgmma._dequant_ptx(one_mul), {"$16": words[0] | (words[1] << 32), "$17": m})
     for j in range(16):
         assert torch.equal(gluon[f"${j}"], value(j // 8, (j // 2) % 4, j % 2)), j

@@ -1,6 +1,6 @@
 """A simulator of the few PTX instructions the MXFP4 dequantization's inline assembly uses (mov, prmt, shl, shr,
-and, or, fma.rn.bf16x2), vectorized over many inputs with torch: CI has no GPU, so the assembly that runs on every
-weight is checked here bit for bit against the reference dequantization."""
+and, or, fma.rn.bf16x2, mul.rn.f16x2, cvt.rn.f16x2.e4m3x2), vectorized over many inputs with torch: CI has no GPU,
+so the assembly that runs on every weight is checked here bit for bit against the reference dequantization."""
 
 from __future__ import annotations
 
@@ -11,15 +11,22 @@ import torch
 MASK32 = 0xFFFFFFFF
 
 
-def _bf16x2_fma(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """fma.rn.bf16x2 on int64 tensors holding 32 bits: a bf16 product is exact in fp32, so fp32 then one rounding
-    to bf16 is the fused result."""
-    def lanes(x):
-        halves = torch.stack([x & 0xFFFF, x >> 16], dim=-1).to(torch.int16)  # wraps like the bits
-        return halves.view(torch.bfloat16).float()
+def _lanes(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """32 bits (int64 tensor) -> their two 16-bit lanes as float32, read as dtype (bf16 or f16)."""
+    halves = torch.stack([x & 0xFFFF, x >> 16], dim=-1).to(torch.int16)  # wraps like the bits
+    return halves.view(dtype).float()
 
-    r = (lanes(a) * lanes(b) + lanes(c)).to(torch.bfloat16).view(torch.int16).to(torch.int64) & 0xFFFF
+
+def _pack(lanes: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Two float32 lanes rounded (to nearest even) to dtype -> their 32 bits."""
+    r = lanes.to(dtype).view(torch.int16).to(torch.int64) & 0xFFFF
     return r[..., 0] | (r[..., 1] << 16)
+
+
+def _e4m3x2(x: torch.Tensor) -> torch.Tensor:
+    """cvt.rn.f16x2.e4m3x2: two e4m3 bytes (16 bits) -> f16x2, low byte to the low half (exact)."""
+    pair = torch.stack([x & 0xFF, (x >> 8) & 0xFF], dim=-1).to(torch.uint8)
+    return _pack(pair.view(torch.float8_e4m3fn).float(), torch.float16)
 
 
 def _prmt(a: torch.Tensor, b: torch.Tensor, sel: torch.Tensor) -> torch.Tensor:
@@ -71,8 +78,13 @@ def run(asm: str, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             regs[d] = a[0] & a[1]
         elif op == "or.b32":
             regs[d] = a[0] | a[1]
-        elif op == "fma.rn.bf16x2":
-            regs[d] = _bf16x2_fma(*a)
+        elif op == "fma.rn.bf16x2":  # a bf16 product is exact in fp32: one rounding, as the fused operation
+            regs[d] = _pack(_lanes(a[0], torch.bfloat16) * _lanes(a[1], torch.bfloat16)
+                            + _lanes(a[2], torch.bfloat16), torch.bfloat16)
+        elif op == "mul.rn.f16x2":  # an f16 product is exact in fp32
+            regs[d] = _pack(_lanes(a[0], torch.float16) * _lanes(a[1], torch.float16), torch.float16)
+        elif op == "cvt.rn.f16x2.e4m3x2":
+            regs[d] = _e4m3x2(a[0])
         else:
             raise NotImplementedError(op)
     return regs

@@ -275,6 +275,20 @@ def test_fp4_ptx_dequantizes_like_the_reference(one_mul):
         assert torch.equal(gluon[f"${j}"], value(j // 8, (j // 2) % 4, j % 2)), j
 
 
+@pytest.mark.parametrize("ptx", ["_e4m3_ptx", "_f16_weights_ptx"])
+def test_gemv_weights_ptx_decodes_like_the_reference(ptx):
+    """The decode GEMVs' weight PTX (sm_89+'s e4m3 conversion, sm_80's byte permutes), simulated on words holding
+    every byte value: f16 registers of columns (0, 2), (1, 3), (4, 6), (5, 7) equal to the reference
+    dequantization at scale 2^-6, bit for bit."""
+    blocks = torch.arange(256).to(torch.uint8).view(64, 1, 4)
+    want = dequant_mxfp4(torch.nn.functional.pad(blocks, (0, 12)), torch.full((64, 1), 121, dtype=torch.uint8),
+                         torch.float16).view(torch.int16).to(torch.int64)[:, :8] & 0xFFFF
+    word = sum(blocks[:, 0, j].to(torch.int64) << (8 * j) for j in range(4))
+    regs = ptx_sim.run(getattr(moe_triton, ptx)("$0", "f"), {"$0": word, "c": torch.full_like(word, 0x5C005C00)})
+    for name, (lo, hi) in {"fl01": (0, 2), "fh01": (1, 3), "fl23": (4, 6), "fh23": (5, 7)}.items():
+        assert torch.equal(regs[name], want[:, lo] | (want[:, hi] << 16)), name
+
+
 def test_add_rmsnorm_route_planes(monkeypatch):
     """Where the decode GEMVs read planes (bf16 on the GPU; forced here) the split route's norm stores its output
     as planes too, equal to the planes of the h it returns; batches that group their pairs get none."""

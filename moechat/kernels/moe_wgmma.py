@@ -287,7 +287,8 @@ def _options(config: dict) -> dict:
 
 def fits(x: torch.Tensor, experts: dict, config: dict) -> bool:
     """Whether these kernels can run this MoE: bf16 on a CUDA GPU of compute capability 9.0, row-major experts
-    (their rows read as 8-byte words), K (hidden and intermediate sizes) whole 64-column steps, at least STAGES."""
+    (their rows copied as 8-byte words, two at a time where 16-byte aligned), K (hidden and intermediate sizes)
+    whole 64-column steps, at least STAGES."""
     w1b, w2b = experts["w1_blocks"], experts["w2_blocks"]
     row_major = all(w.dim() == 4 and w.stride(1) % 8 == 0 and w.data_ptr() % 8 == 0 for w in (w1b, w2b))
     steps = all(k % BK_COLUMNS == 0 and k // BK_COLUMNS >= config["STAGES"] for k in (x.shape[1], w1b.shape[1] // 2))

@@ -133,11 +133,6 @@ def _dequant(words, s, ONE_MUL: gl.constexpr, A_LAYOUT: gl.constexpr):
 
 
 @gluon.jit
-def _slot(dtype: gl.constexpr, rows: gl.constexpr, cols: gl.constexpr, layout: gl.constexpr):
-    return gl.allocate_shared_memory(dtype, [rows, cols], layout)
-
-
-@gluon.jit
 def _copy_rows(b_smem, a_ptr, a_rows, k0, stride_a, LOAD: gl.constexpr):
     """Activation rows a_rows, columns k0:k0+BK (already in k_order) -> b_smem, asynchronously."""
     k = k0 + gl.arange(0, BK, layout=gl.SliceLayout(0, LOAD))
@@ -145,23 +140,23 @@ def _copy_rows(b_smem, a_ptr, a_rows, k0, stride_a, LOAD: gl.constexpr):
 
 
 @gluon.jit
-def _k_step(acc, i, s, ws_ptr, n, k_next, stride_wsn, wb_ptr, n_copy, stride_wbn, w_slots, b_slots, a_ptr,
-            a_rows, stride_a, steps, STAGES: gl.constexpr, ONE_MUL: gl.constexpr, A: gl.constexpr, LOAD: gl.constexpr,
-            WCOPY: gl.constexpr, U_LAYOUT: gl.constexpr, SLOT: gl.constexpr):
+def _k_step(acc, i, s, ws_ptr, n, k_next, stride_wsn, wb_ptr, n_copy, stride_wbn, w_smem, b_smem, a_ptr, a_rows,
+            stride_a, steps, STAGES: gl.constexpr, ONE_MUL: gl.constexpr, A: gl.constexpr, LOAD: gl.constexpr,
+            WCOPY: gl.constexpr, U_LAYOUT: gl.constexpr):
     """K step i: its packed words and activations awaited in shared memory, the words read in the MMA fragment's
     layout and dequantized with their scales (s), step k_next's scales loaded into the registers they free, the slot
     step i - 1 read refilled (words and activations of step i + STAGES - 1), and the MMA."""
     async_copy.wait_group(STAGES - 2)
     fence_async_shared()
     _barrier()  # every warp's copies of step i landed; every warp is past step i - 1, whose slot is refilled
-    w_op = _dequant(w_slots[SLOT].load(U_LAYOUT), s, ONE_MUL, A)
+    w_op = _dequant(w_smem.index(i % STAGES).load(U_LAYOUT), s, ONE_MUL, A)
     s = _scales_a(ws_ptr, n, k_next, stride_wsn, U_LAYOUT)
     if i + STAGES - 1 < steps:
-        slot: gl.constexpr = (SLOT + STAGES - 1) % STAGES
-        _copy_rows(b_slots[slot], a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, LOAD)
-        _copy_words(w_slots[slot], wb_ptr, n_copy, (i + STAGES - 1) * BK, stride_wbn, WCOPY)
+        slot = (i + STAGES - 1) % STAGES
+        _copy_rows(b_smem.index(slot), a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, LOAD)
+        _copy_words(w_smem.index(slot), wb_ptr, n_copy, (i + STAGES - 1) * BK, stride_wbn, WCOPY)
     async_copy.commit_group()
-    acc = warpgroup_mma(w_op, b_slots[SLOT].permute((1, 0)), acc, is_async=True)
+    acc = warpgroup_mma(w_op, b_smem.index(i % STAGES).permute((1, 0)), acc, is_async=True)
     return warpgroup_mma_wait(0, deps=[acc]), s
 
 
@@ -214,44 +209,28 @@ def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, 
         a_rows = gl.load(sorted_ptr + rows) // TOPK
     else:
         a_rows = rows
-    # the ring's 4 slots as separate buffers, each step's known at compile time: Triton then sees no hazard between
-    # one slot's copies and another's reads (two barriers a step instead of three)
-    gl.static_assert(STAGES == 4)
-    b_slots = (_slot(gl.bfloat16, BT, BK, SMEM), _slot(gl.bfloat16, BT, BK, SMEM), _slot(gl.bfloat16, BT, BK, SMEM),
-               _slot(gl.bfloat16, BT, BK, SMEM))
-    w_slots = (_slot(gl.uint64, BW, BK // 16, WSMEM), _slot(gl.uint64, BW, BK // 16, WSMEM),
-               _slot(gl.uint64, BW, BK // 16, WSMEM), _slot(gl.uint64, BW, BK // 16, WSMEM))
+    b_smem = gl.allocate_shared_memory(gl.bfloat16, [STAGES, BT, BK], SMEM)
+    w_smem = gl.allocate_shared_memory(gl.uint64, [STAGES, BW, BK // 16], WSMEM)
     steps = K // BK
     for s in gl.static_range(STAGES - 1):
-        _copy_rows(b_slots[s], a_ptr, a_rows, s * BK, stride_a, LOAD)
-        _copy_words(w_slots[s], wb_ptr, n_copy, s * BK, stride_wbn, WCOPY)
+        _copy_rows(b_smem.index(s), a_ptr, a_rows, s * BK, stride_a, LOAD)
+        _copy_words(w_smem.index(s), wb_ptr, n_copy, s * BK, stride_wbn, WCOPY)
         async_copy.commit_group()
     acc = gl.zeros([BW, BT], gl.float32, ACC)
-    # the scales 2 K steps ahead in registers (the words STAGES - 1 ahead in shared memory), each step's next scales
-    # loaded into the registers it just freed: s0 for even steps, s1 for odd ones
+    # the scales 2 K steps ahead in registers (the words STAGES - 1 ahead in shared memory); two steps an iteration,
+    # each step's next scales loaded into the registers it just freed
     s0 = _scales_a(ws_ptr, n, 0, stride_wsn, U_LAYOUT)
     s1 = _scales_a(ws_ptr, n, BK, stride_wsn, U_LAYOUT)
-    for i in range(0, steps - STAGES + 1, STAGES):  # STAGES steps an iteration: each step's slot known
-        for k in gl.static_range(STAGES):
-            if k % 2 == 0:
-                acc, s0 = _k_step(acc, i + k, s0, ws_ptr, n, gl.minimum(i + k + 2, steps - 1) * BK,
-                                  stride_wsn, wb_ptr, n_copy, stride_wbn, w_slots, b_slots, a_ptr, a_rows,
-                                  stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY, U_LAYOUT, k)
-            else:
-                acc, s1 = _k_step(acc, i + k, s1, ws_ptr, n, gl.minimum(i + k + 2, steps - 1) * BK,
-                                  stride_wsn, wb_ptr, n_copy, stride_wbn, w_slots, b_slots, a_ptr, a_rows,
-                                  stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY, U_LAYOUT, k)
-    tail = steps - steps % STAGES
-    for k in gl.static_range(STAGES - 1):  # the last steps % STAGES steps
-        if k < steps % STAGES:
-            if k % 2 == 0:
-                acc, s0 = _k_step(acc, tail + k, s0, ws_ptr, n, gl.minimum(tail + k + 2, steps - 1) * BK,
-                                  stride_wsn, wb_ptr, n_copy, stride_wbn, w_slots, b_slots, a_ptr, a_rows,
-                                  stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY, U_LAYOUT, k)
-            else:
-                acc, s1 = _k_step(acc, tail + k, s1, ws_ptr, n, gl.minimum(tail + k + 2, steps - 1) * BK,
-                                  stride_wsn, wb_ptr, n_copy, stride_wbn, w_slots, b_slots, a_ptr, a_rows,
-                                  stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY, U_LAYOUT, k)
+    for i in range(0, steps - 1, 2):
+        acc, s0 = _k_step(acc, i, s0, ws_ptr, n, gl.minimum(i + 2, steps - 1) * BK, stride_wsn, wb_ptr, n_copy,
+                          stride_wbn, w_smem, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY,
+                          U_LAYOUT)
+        acc, s1 = _k_step(acc, i + 1, s1, ws_ptr, n, gl.minimum(i + 3, steps - 1) * BK, stride_wsn, wb_ptr, n_copy,
+                          stride_wbn, w_smem, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY,
+                          U_LAYOUT)
+    if steps % 2:
+        acc, s0 = _k_step(acc, steps - 1, s0, ws_ptr, n, (steps - 1) * BK, stride_wsn, wb_ptr, n_copy, stride_wbn,
+                          w_smem, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY, U_LAYOUT)
     async_copy.wait_group(0)
 
     n_acc = _weight_rows(gl.program_id(0), BW, UP, gl.SliceLayout(1, ACC))

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Session 15, run b (H200), on this tree (run a's winner in it): the end-to-end GPU tests and the Gluon ones, the
-# engine benchmark, the kernel table.
+# Session 15, run b (H200): two warpgroups a program (.data/s15w8_*.py: run a's candidate with WARPS and MASK configs):
+# 128 weight rows shared by 8 warps, so each thread holds 64-row tiles' registers (117: 2 programs, 16 warps per SM)
+# while the activations are read once per 128 rows; with and without the masked rows, deeper rings; against the
+# tree and run a's best 64-row tile.
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name --format=csv,noheader
-timeout 120 python3 -m pytest -q -m gpu -p no:cacheprovider tests/test_kernels_e2e.py tests/test_kernels_moe.py \
-  -k "e2e or wgmma" 2>&1 | tee $OUT/tests.txt | grep -E "passed|failed|Error|assert " | head
-timeout 200 python3 -m moechat bench --model synthetic:gpt-oss-20b --getp .data/getp_4096.txt --limit 1024 -n 512 \
-  --chat-turns 0 2>&1 | grep -v "Warn\|warn" | tee $OUT/bench.txt
-timeout 240 python3 -m moechat.kernels.bench 2>&1 | grep -v "Warn\|warn" > $OUT/kernels.txt; grep -i "moe\|attn\|roof\|copy" $OUT/kernels.txt | head -40
+timeout 100 python3 bench/moe_module_ab.py moechat/kernels/moe_triton.py .data/s15w8_moe_triton.py --sizes 256 1024 \
+  2>&1 | grep -v Warn | tee $OUT/ab1.txt
+tiles=()
+for t in '"BW": 128, "WARPS": 8, "STAGES": 4, "maxnreg": 128' '"BW": 128, "WARPS": 8, "STAGES": 4, "MASK": true, "maxnreg": 128' \
+         '"BW": 128, "WARPS": 8, "STAGES": 6, "MASK": true, "maxnreg": 128' '"BW": 128, "WARPS": 8, "STAGES": 3, "MASK": true, "maxnreg": 128' \
+         '"BW": 64, "STAGES": 4, "MASK": true, "maxnreg": 128' '"BW": 64, "STAGES": 5, "MASK": true, "maxnreg": 128'; do
+  tiles+=(--tile "{\"WGMMA\": {\"BT\": 64, \"HALF\": true, $t}}")
+done
+timeout 200 python3 bench/moe_module_ab.py .data/s15w8_moe_triton.py --sizes 256 1024 "${tiles[@]}" 2>&1 | grep -v Warn \
+  | tee $OUT/ab2.txt

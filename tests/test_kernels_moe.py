@@ -402,7 +402,8 @@ def test_wgmma_fits_refuses_cpu_and_block_rows():
 @pytest.mark.parametrize("T,one_mul,tile", [(40, True, WGMMA), (300, True, WGMMA), (300, False, WGMMA),
                                             (1024, True, WGMMA), (300, True, dict(WGMMA, BW=64, BT=32)),
                                             (150, True, dict(WGMMA, HALF=True, maxnreg=168)),
-                                            (60, True, dict(WGMMA, BT=16))])
+                                            (60, True, dict(WGMMA, BT=16)),
+                                            (300, True, dict(WGMMA, BW=64, STAGES=4, HALF=True, MASK=True))])
 def test_gpu_moe_wgmma(T, one_mul, tile):
     """The Gluon grouped GEMMs (weights dequantized into the warpgroup MMA's registers, K in k_order) against the
     reference in bf16 at real sizes: experts with no tokens (40 tokens), one and several row tiles per expert, both

@@ -20,7 +20,7 @@ import triton
 from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.ampere import async_copy
-from triton.experimental.gluon.language.nvidia.hopper import fence_async_shared, warpgroup_mma, warpgroup_mma_wait
+from triton.experimental.gluon.language.nvidia.hopper import warpgroup_mma, warpgroup_mma_wait
 
 from moechat.kernels.moe import SWIGLU_ALPHA
 from moechat.kernels.moe_triton import FP4_SCRATCH_PTX, _fp4_word_ptx, _swiglu
@@ -28,9 +28,8 @@ from moechat.kernels.pdl import capability
 
 BK_COLUMNS = 64  # one K step: the 64 columns whose order the fragment fixes (k_order)
 BK = gl.constexpr(BK_COLUMNS)
-# Triton 3.9 renamed the asynchronous copy and the CTA barrier (the device runs 3.6; CI compiles with the newest)
+# Triton 3.9 renamed the asynchronous copy (the device runs 3.6; CI compiles with the newest)
 _async_load = getattr(async_copy, "async_load", None) or async_copy.async_copy_global_to_shared
-_barrier = getattr(gl, "barrier", None) or gl.thread_barrier
 
 
 def k_order(K: int, device: torch.device | None = None) -> torch.Tensor:
@@ -133,31 +132,37 @@ def _dequant(words, s, ONE_MUL: gl.constexpr, A_LAYOUT: gl.constexpr):
 
 
 @gluon.jit
-def _copy_rows(b_smem, a_ptr, a_rows, k0, stride_a, LOAD: gl.constexpr):
-    """Activation rows a_rows, columns k0:k0+BK (already in k_order) -> b_smem, asynchronously."""
+def _copy_rows(b_smem, a_ptr, a_rows, k0, stride_a, LOAD: gl.constexpr, MASK: gl.constexpr):
+    """Activation rows a_rows, columns k0:k0+BK (already in k_order) -> b_smem, asynchronously. MASK: rows -1 are
+    zero-filled, not read."""
     k = k0 + gl.arange(0, BK, layout=gl.SliceLayout(0, LOAD))
-    _async_load(b_smem, a_ptr + a_rows[:, None].to(gl.int64) * stride_a + k[None, :])
+    ptrs = a_ptr + a_rows[:, None].to(gl.int64) * stride_a + k[None, :]
+    if MASK:
+        _async_load(b_smem, ptrs, mask=(a_rows >= 0)[:, None] & (k >= 0)[None, :])
+    else:
+        _async_load(b_smem, ptrs)
 
 
 @gluon.jit
-def _k_step(acc, i, s, ws_ptr, n, k_next, stride_wsn, wb_ptr, n_copy, stride_wbn, w_smem, b_smem, a_ptr, a_rows,
-            stride_a, steps, STAGES: gl.constexpr, ONE_MUL: gl.constexpr, A: gl.constexpr, LOAD: gl.constexpr,
-            WCOPY: gl.constexpr, U_LAYOUT: gl.constexpr):
-    """K step i: its packed words and activations awaited in shared memory, the words read in the MMA fragment's
-    layout and dequantized with their scales (s), step k_next's scales loaded into the registers they free, the slot
-    step i - 1 read refilled (words and activations of step i + STAGES - 1), and the MMA."""
+def _k_step(acc, i, s, s_next, ws_ptr, n, k_next, stride_wsn, wb_ptr, n_copy, stride_wbn, w_slots, b_slots, a_ptr,
+            a_rows, stride_a, steps, STAGES: gl.constexpr, ONE_MUL: gl.constexpr, A: gl.constexpr, LOAD: gl.constexpr,
+            WCOPY: gl.constexpr, U_LAYOUT: gl.constexpr, SLOT: gl.constexpr, MASK: gl.constexpr):
+    """K step i, in ring slot SLOT: its packed words and activations awaited in shared memory, the words read in the
+    MMA fragment's layout and dequantized with their scales (s), step k_next's scales loaded into the registers they
+    free, the slot step i - 1 read refilled (words and activations of step i + STAGES - 1), and the MMA. Returns
+    the scales rotated (s_next, then k_next's). The one barrier a step (every warp's copies of step i landed, every
+    warp past step i - 1) is Triton's, put after the wait by its hazard analysis; there is no proxy fence, as in
+    Triton's own cp.async-fed wgmma loops."""
     async_copy.wait_group(STAGES - 2)
-    fence_async_shared()
-    _barrier()  # every warp's copies of step i landed; every warp is past step i - 1, whose slot is refilled
-    w_op = _dequant(w_smem.index(i % STAGES).load(U_LAYOUT), s, ONE_MUL, A)
+    w_op = _dequant(w_slots[SLOT].load(U_LAYOUT), s, ONE_MUL, A)
     s = _scales_a(ws_ptr, n, k_next, stride_wsn, U_LAYOUT)
     if i + STAGES - 1 < steps:
-        slot = (i + STAGES - 1) % STAGES
-        _copy_rows(b_smem.index(slot), a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, LOAD)
-        _copy_words(w_smem.index(slot), wb_ptr, n_copy, (i + STAGES - 1) * BK, stride_wbn, WCOPY)
+        slot: gl.constexpr = (SLOT + STAGES - 1) % STAGES
+        _copy_rows(b_slots[slot], a_ptr, a_rows, (i + STAGES - 1) * BK, stride_a, LOAD, MASK)
+        _copy_words(w_slots[slot], wb_ptr, n_copy, (i + STAGES - 1) * BK, stride_wbn, WCOPY)
     async_copy.commit_group()
-    acc = warpgroup_mma(w_op, b_smem.index(i % STAGES).permute((1, 0)), acc, is_async=True)
-    return warpgroup_mma_wait(0, deps=[acc]), s
+    acc = warpgroup_mma(w_op, b_slots[SLOT].permute((1, 0)), acc, is_async=True)
+    return warpgroup_mma_wait(0, deps=[acc]), s_next, s
 
 
 @gluon.jit
@@ -165,11 +170,12 @@ def _moe_wgmma_kernel(a_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, rout
                       stride_a, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, stride_out, limit, alpha,
                       UP: gl.constexpr, TOPK: gl.constexpr, BW: gl.constexpr, BT: gl.constexpr, EP: gl.constexpr,
                       STAGES: gl.constexpr, HALF: gl.constexpr, ONE_MUL: gl.constexpr,
-                      U_LAYOUT: gl.constexpr):
+                      U_LAYOUT: gl.constexpr, MASK: gl.constexpr):
     """Program (weight row tile, token row tile). UP: h[rows, k_order of the intermediate columns] = SwiGLU(x[tok]
     [:, k_order] @ W1^T + b1); else y[pair, cols] = route weight * (h[rows] @ W2^T + b2). HALF: a row tile holding
     at most BT / 2 rows runs the MMAs BT / 2 wide (half the tensor-core work: at ~32 rows per expert about half
-    the experts' tiles)."""
+    the experts' tiles). MASK: the activation rows past the expert's are zero-filled rather than read (64-row
+    weight tiles read the activations twice as often as 128-row ones)."""
     e, row0, row_end = _tile_rows(counts_ptr, gl.program_id(1), BT, EP)
     if e >= E:
         return
@@ -179,16 +185,17 @@ def _moe_wgmma_kernel(a_ptr, sorted_ptr, counts_ptr, wb_ptr, ws_ptr, b_ptr, rout
     b_ptr += e64 * stride_be
     if HALF and row_end - row0 <= BT // 2:
         _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, row0, row_end, stride_a,
-              stride_wbn, stride_wsn, stride_out, limit, alpha, UP, TOPK, BW, BT // 2, STAGES, ONE_MUL, U_LAYOUT)
+              stride_wbn, stride_wsn, stride_out, limit, alpha, UP, TOPK, BW, BT // 2, STAGES, ONE_MUL, U_LAYOUT, MASK)
     else:
         _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, row0, row_end, stride_a,
-              stride_wbn, stride_wsn, stride_out, limit, alpha, UP, TOPK, BW, BT, STAGES, ONE_MUL, U_LAYOUT)
+              stride_wbn, stride_wsn, stride_out, limit, alpha, UP, TOPK, BW, BT, STAGES, ONE_MUL, U_LAYOUT, MASK)
 
 
 @gluon.jit
 def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, row0, row_end, stride_a, stride_wbn,
           stride_wsn, stride_out, limit, alpha, UP: gl.constexpr, TOPK: gl.constexpr, BW: gl.constexpr,
-          BT: gl.constexpr, STAGES: gl.constexpr, ONE_MUL: gl.constexpr, U_LAYOUT: gl.constexpr):
+          BT: gl.constexpr, STAGES: gl.constexpr, ONE_MUL: gl.constexpr, U_LAYOUT: gl.constexpr,
+          MASK: gl.constexpr):
     """One expert's weight rows (program_id(0)) times its token rows row0:row_end (at most BT): main loop and
     epilogue. wb_ptr, ws_ptr, b_ptr point at the expert's weights."""
     ACC: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, BT, 16])
@@ -204,33 +211,42 @@ def _tile(a_ptr, sorted_ptr, wb_ptr, ws_ptr, b_ptr, route_w_ptr, out_ptr, K, N, 
     n_copy = gl.minimum(_weight_rows(gl.program_id(0), BW, UP, gl.SliceLayout(1, WCOPY)), N - 1)
 
     rows = row0 + gl.arange(0, BT, layout=gl.SliceLayout(1, LOAD))
-    rows = gl.where(rows < row_end, rows, row0)  # rows past the expert's read its first row, stored nowhere
+    valid = rows < row_end
+    rows = gl.where(valid, rows, row0)  # rows past the expert's read its first row (MASK: none), stored nowhere
     if UP:
         a_rows = gl.load(sorted_ptr + rows) // TOPK
     else:
         a_rows = rows
-    b_smem = gl.allocate_shared_memory(gl.bfloat16, [STAGES, BT, BK], SMEM)
-    w_smem = gl.allocate_shared_memory(gl.uint64, [STAGES, BW, BK // 16], WSMEM)
+    if MASK:
+        a_rows = gl.where(valid, a_rows, -1)
+    # the ring's slots as separate buffers, each step's known at compile time: Triton's hazard analysis then sees
+    # none between one slot's copies and another's reads, and puts one barrier a step instead of three
+    b_slots = ()
+    w_slots = ()
+    for s in gl.static_range(STAGES):
+        b_slots = b_slots + (gl.allocate_shared_memory(gl.bfloat16, [BT, BK], SMEM),)
+        w_slots = w_slots + (gl.allocate_shared_memory(gl.uint64, [BW, BK // 16], WSMEM),)
     steps = K // BK
     for s in gl.static_range(STAGES - 1):
-        _copy_rows(b_smem.index(s), a_ptr, a_rows, s * BK, stride_a, LOAD)
-        _copy_words(w_smem.index(s), wb_ptr, n_copy, s * BK, stride_wbn, WCOPY)
+        _copy_rows(b_slots[s], a_ptr, a_rows, s * BK, stride_a, LOAD, MASK)
+        _copy_words(w_slots[s], wb_ptr, n_copy, s * BK, stride_wbn, WCOPY)
         async_copy.commit_group()
     acc = gl.zeros([BW, BT], gl.float32, ACC)
-    # the scales 2 K steps ahead in registers (the words STAGES - 1 ahead in shared memory); two steps an iteration,
-    # each step's next scales loaded into the registers it just freed
+    # the scales 2 K steps ahead in registers (the words STAGES - 1 ahead in shared memory), each step's next scales
+    # loaded into the registers it just freed
     s0 = _scales_a(ws_ptr, n, 0, stride_wsn, U_LAYOUT)
     s1 = _scales_a(ws_ptr, n, BK, stride_wsn, U_LAYOUT)
-    for i in range(0, steps - 1, 2):
-        acc, s0 = _k_step(acc, i, s0, ws_ptr, n, gl.minimum(i + 2, steps - 1) * BK, stride_wsn, wb_ptr, n_copy,
-                          stride_wbn, w_smem, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY,
-                          U_LAYOUT)
-        acc, s1 = _k_step(acc, i + 1, s1, ws_ptr, n, gl.minimum(i + 3, steps - 1) * BK, stride_wsn, wb_ptr, n_copy,
-                          stride_wbn, w_smem, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY,
-                          U_LAYOUT)
-    if steps % 2:
-        acc, s0 = _k_step(acc, steps - 1, s0, ws_ptr, n, (steps - 1) * BK, stride_wsn, wb_ptr, n_copy, stride_wbn,
-                          w_smem, b_smem, a_ptr, a_rows, stride_a, steps, STAGES, ONE_MUL, A, LOAD, WCOPY, U_LAYOUT)
+    for i in range(0, steps - STAGES + 1, STAGES):  # STAGES steps an iteration: each step's slot known
+        for k in gl.static_range(STAGES):
+            acc, s0, s1 = _k_step(acc, i + k, s0, s1, ws_ptr, n, gl.minimum(i + k + 2, steps - 1) * BK, stride_wsn,
+                                  wb_ptr, n_copy, stride_wbn, w_slots, b_slots, a_ptr, a_rows, stride_a, steps, STAGES,
+                                  ONE_MUL, A, LOAD, WCOPY, U_LAYOUT, k, MASK)
+    tail = steps - steps % STAGES
+    for k in gl.static_range(STAGES - 1):  # the last steps % STAGES steps
+        if k < steps % STAGES:
+            acc, s0, s1 = _k_step(acc, tail + k, s0, s1, ws_ptr, n, gl.minimum(tail + k + 2, steps - 1) * BK,
+                                  stride_wsn, wb_ptr, n_copy, stride_wbn, w_slots, b_slots, a_ptr, a_rows, stride_a,
+                                  steps, STAGES, ONE_MUL, A, LOAD, WCOPY, U_LAYOUT, k, MASK)
     async_copy.wait_group(0)
 
     n_acc = _weight_rows(gl.program_id(0), BW, UP, gl.SliceLayout(1, ACC))
@@ -317,6 +333,6 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
             a, sorted_pairs, counts, wb, ws, b, weights, out, K, N, E, a.stride(0), wb.stride(0), wb.stride(1),
             ws.stride(0), ws.stride(1), b.stride(0), out.stride(0), limit, SWIGLU_ALPHA, UP=is_up, TOPK=top_k,
             BW=c["BW"], BT=c["BT"], EP=EP, STAGES=c["STAGES"], HALF=c.get("HALF", False), ONE_MUL=one_mul,
-            U_LAYOUT=u_layout(c["BW"]), **_options(c))
+            U_LAYOUT=u_layout(c["BW"]), MASK=c.get("MASK", False), **_options(c))
     return y
 

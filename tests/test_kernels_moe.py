@@ -365,11 +365,11 @@ def test_gpu_moe_real_sizes(T):
 WGMMA = dict(BW=128, BT=64, STAGES=3)
 
 
-@pytest.mark.parametrize("tokens,gluon", [(2, False), (8, False), (64, False), (256, True), (1024, True),
+@pytest.mark.parametrize("tokens,gluon", [(2, False), (8, True), (64, True), (256, True), (1024, True),
                                            (8192, False)])
-def test_dispatch_gives_gluon_17_to_256_rows_per_expert(tokens, gluon, monkeypatch):
-    """On a CUDA GPU, batches of 17-256 rows per expert (gpt-oss-20b: 32 experts, top 4) go to the Gluon kernels
-    with their configs, where moe_wgmma.fits; other sizes keep the Triton kernels."""
+def test_dispatch_gives_gluon_up_to_256_rows_per_expert(tokens, gluon, monkeypatch):
+    """On a CUDA GPU, batches past the GEMVs' up to 256 rows per expert (gpt-oss-20b: 32 experts, top 4) go to the
+    Gluon kernels with their configs, where moe_wgmma.fits; other sizes keep the Triton kernels."""
     configs = moe_triton._configs(4 * tokens, 32, torch.bfloat16, torch.device("cuda"))
     assert all(("WGMMA" in c) == gluon for c in configs)
     if not gluon:
@@ -403,7 +403,9 @@ def test_wgmma_fits_refuses_cpu_and_block_rows():
                                             (1024, True, WGMMA), (300, True, dict(WGMMA, BW=64, BT=32)),
                                             (150, True, dict(WGMMA, HALF=True, maxnreg=168)),
                                             (60, True, dict(WGMMA, BT=16)),
-                                            (300, True, dict(WGMMA, BW=64, STAGES=4, HALF=True, MASK=True))])
+                                            (300, True, dict(WGMMA, BW=64, STAGES=4, HALF=True, MASK=True)),
+                                            (8, True, dict(WGMMA, BW=64, BT=16, STAGES=4, MASK=True)),
+                                            (100, False, dict(WGMMA, BW=64, BT=32, STAGES=4, HALF=True, MASK=True))])
 def test_gpu_moe_wgmma(T, one_mul, tile):
     """The Gluon grouped GEMMs (weights dequantized into the warpgroup MMA's registers, K in k_order) against the
     reference in bf16 at real sizes: experts with no tokens (40 tokens), one and several row tiles per expert, both

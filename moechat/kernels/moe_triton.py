@@ -909,26 +909,31 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         safe = dict(BM=16 if pairs <= 4 * num_experts else 64, BN=64, BK=64, num_warps=4, num_stages=2)
         return safe, safe
     rows = pairs / num_experts
+    # Where moe_wgmma.fits (sm_90, row-major experts) the Gluon kernels, the weights dequantized into the MMA's
+    # registers (H200, session 13: T=256 337 -> 309 us, T=1024 784 -> 690), the packed words 3 steps ahead through
+    # the 4-slot ring (session 14: T=256 276.7 -> 256.3 us), one barrier a step and no fence (session 15: T=1024
+    # 624 -> 590); half-wide MMAs (HALF) for tiles of at most half their rows. Up to 64 rows per expert 64-row
+    # weight tiles (4 programs per SM under 128 registers) with the token rows past an expert's not read (MASK),
+    # and as many token rows as the experts have (session 15, against the Triton tiles below: T=8 144.4 -> 136.7,
+    # T=32 218.6 -> 182.8, T=64 222.4 -> 186.9, T=128 287.9 -> 206.4, T=256 253.0 -> 243.7 us). Elsewhere, and
+    # above 256 rows per expert, the Triton tiles.
+    gluon = dict(BW=64, BT=16, STAGES=4, MASK=True, maxnreg=128)
     if rows <= 2:  # T=8: BK 64 with 4 warps (up) and a split down measured faster alone, slower in the table
-        return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3),
-                dict(BM=16, BN=64, BK=64, num_warps=2, num_stages=3, SWAP=True))
+        return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, WGMMA=gluon),
+                dict(BM=16, BN=64, BK=64, num_warps=2, num_stages=3, SWAP=True, WGMMA=gluon))
     if rows <= 16:
         # block_rows' layout: T=64 232.9 us, against 240.6 for row-major rows through TMA (an option until session 4)
         mid = dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SWAP=True)
-        return mid, mid
-    # 17-256 rows per expert where moe_wgmma.fits (sm_90, row-major experts): the Gluon kernels, the weights
-    # dequantized into the MMA's registers, half-wide MMAs for tiles of <= 32 rows, 3 programs per SM under 168
-    # registers (H200, session 13: T=256 337 -> 309 us, T=1024 784 -> 690), the packed words 3 steps ahead through
-    # the 4-slot ring (session 14: T=256 276.7 -> 256.3 us, T=1024 629.0 -> 640.2), one barrier a step and no
-    # fence (session 15: T=1024 624 -> 590); up to 64 rows per expert 64-row weight tiles, 4 programs per SM, the
-    # rows past an expert's not read (session 15: T=256 253.0 -> 243.7 us); elsewhere the Triton tiles below
-    gluon = dict(BW=128, BT=64, STAGES=4, HALF=True, maxnreg=168)
-    gluon64 = dict(BW=64, BT=64, STAGES=4, HALF=True, MASK=True, maxnreg=128)
+        if rows > 8:
+            gluon = dict(gluon, BT=32, HALF=True)
+        return dict(mid, WGMMA=gluon), dict(mid, WGMMA=gluon)
     # T=256 (H200, session 10): 360.7 us with 128-column K steps and scale words (S32), 347.8 with 64-column steps
     # (registers 254 -> 167 for up, shared memory 83 -> 41 KB), 337.8 with each step's scales loaded a step ahead
     mid = dict(BM=64, BN=128, BK=64, num_warps=4, num_stages=3, AHEAD=True)
     if rows <= 64:
-        return dict(mid, WGMMA=gluon64), dict(mid, WGMMA=gluon64)
+        gluon = dict(gluon, BT=64, HALF=True)
+        return dict(mid, WGMMA=gluon), dict(mid, WGMMA=gluon)
+    gluon = dict(BW=128, BT=64, STAGES=4, HALF=True, maxnreg=168)  # 3 programs per SM
     # prefill: a 128 x 256 tile halves the dequantization per FLOP against 128 x 128 (8k tokens: up 3.49 -> 2.86 ms);
     # scale words measured faster at 256 tokens with 128-column steps (session 2: 400 -> 345 us), byte loads at 8192
     # (4224 vs 4326)

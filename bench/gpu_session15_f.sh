@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Session 15, run f (H200), on this tree (the Gluon kernels from 3 to 256 rows per expert: runs d, e; 64-row masked tiles up to 64 rows per
-# expert): the Gluon and end-to-end GPU tests, the engine benchmark, the kernel table.
+# Session 15, run f (H200), on this tree (the Gluon kernels from the GEMVs' end up to 256 rows per expert, runs d and
+# e): the Gluon and end-to-end GPU tests, the engine benchmark, the kernel table.
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name --format=csv,noheader
 timeout 130 python3 -m pytest -q -m gpu -p no:cacheprovider tests/test_kernels_moe.py tests/test_kernels_e2e.py \

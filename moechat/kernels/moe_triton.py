@@ -14,9 +14,9 @@ min(pairs, ceil(pairs / BM) + experts) row tiles, the extras exit at once. Decod
 16-row tile; prefill uses large tiles. One or two tokens skip the grouping: each pair streams its expert
 through CUDA-core GEMVs (up with SwiGLU, then down times the routing weight), no tensor cores, multiplying
 fp16 weight/activation pairs. A tile config may also transpose the product (SWAP) and read scale rows as
-32-bit words (S32); _configs picks per size from the H100 and H200 sweeps. On an H100 the engine stores the
-packed weights in 16-row blocks of 512-byte chunks (block_rows), elsewhere row-major as in the checkpoint; the
-kernels read either.
+32-bit words (S32), or name moe_wgmma's Gluon kernels instead (WGMMA, sm_90); _configs picks per size from the
+H100 and H200 sweeps. On an H100 the engine stores the packed weights in 16-row blocks of 512-byte chunks
+(block_rows), elsewhere row-major as in the checkpoint; the Triton kernels read either, the Gluon ones row-major.
 """
 
 from __future__ import annotations
@@ -882,7 +882,8 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     H200 with `bench/moe_module_ab.py --tile` (bench/NOTES.md).
     Decode (a row or a few per expert): a 16-row tile and narrow N tiles spread the weight stream over every SM;
     a few dozen rows per expert: mid tiles; prefill: big tiles for tensor-core reuse. Up to GEMV_PAIRS pairs:
-    CUDA-core GEMVs (moe_pairs' GEMV path)."""
+    CUDA-core GEMVs (moe_pairs' GEMV path). A config's WGMMA entry, where moe_wgmma.fits, runs the Gluon kernels
+    instead of the Triton tiles (sm_90 with row-major experts, the H200: from 3 tokens to 256 rows per expert)."""
     if pairs <= GEMV_PAIRS:
         if device.type != "cuda":  # the tests' K of 64 and 96: a loop and a tail
             gemv = dict(GEMV=True, BN=16, BK=64, num_warps=1, num_stages=1)

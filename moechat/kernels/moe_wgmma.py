@@ -3,9 +3,11 @@ warpgroup MMAs straight from registers. Each thread loads the packed bytes its o
 contiguous bytes of a weight row: 16 weights of one scale group) and dequantizes them in place, so no dequantized
 tile passes through shared memory (the Triton tiles store it, wait at a barrier and load it back in the MMA's
 layout). Alone that left 256 tokens level with the Triton tiles (bench/NOTES.md, session 13); what pays is that
-the MMA's width is chosen per tile (HALF), its cost showing once the hand-off is gone, and a register cap that
-keeps three programs per SM. The packed bytes travel with the activations through a cp.async ring in shared memory
-(STAGES - 1 steps ahead, each thread then reading its fragment's words), their scales 2 steps ahead in registers.
+the MMA's width is chosen per tile (HALF), its cost showing once the hand-off is gone, and register caps that keep
+three programs per SM (128 weight rows) or four (64 rows, whose programs read the activations twice as often, so
+the rows past an expert's are masked: MASK). The packed bytes travel with the activations through a cp.async ring
+in shared memory (STAGES - 1 steps ahead, each thread then reading its fragment's words; one buffer a slot, so
+one barrier a step), their scales 2 steps ahead in registers.
 
 The price is an order of the K columns inside each 64-column block, the one the fragment's registers take
 (`k_order`): the activations are read with their columns in that order, so each dot product sums the same terms.

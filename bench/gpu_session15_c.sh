@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session 15, run c (H200), on this tree (run a's candidate with run b's 64-row masked tiles up to 64 rows per
+# Session 15, runs c and f (H200), on this tree (run a's candidate with run b's 64-row masked tiles up to 64 rows per
 # expert): the Gluon and end-to-end GPU tests, the engine benchmark, the kernel table.
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name --format=csv,noheader

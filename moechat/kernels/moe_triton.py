@@ -918,23 +918,22 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     # and as many token rows as the experts have (session 15, against the Triton tiles below: T=8 144.4 -> 136.7,
     # T=32 218.6 -> 182.8, T=64 222.4 -> 186.9, T=128 287.9 -> 206.4, T=256 253.0 -> 243.7 us). Elsewhere, and
     # above 256 rows per expert, the Triton tiles.
-    gluon = dict(BW=64, BT=16, STAGES=4, MASK=True, maxnreg=128)
+    rows64 = dict(BW=64, BT=16, STAGES=4, MASK=True, maxnreg=128)  # 64 weight rows a program, 4 programs per SM
     if rows <= 2:  # T=8: BK 64 with 4 warps (up) and a split down measured faster alone, slower in the table
-        return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, WGMMA=gluon),
-                dict(BM=16, BN=64, BK=64, num_warps=2, num_stages=3, SWAP=True, WGMMA=gluon))
+        return (dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, WGMMA=rows64),
+                dict(BM=16, BN=64, BK=64, num_warps=2, num_stages=3, SWAP=True, WGMMA=rows64))
     if rows <= 16:
         # block_rows' layout: T=64 232.9 us, against 240.6 for row-major rows through TMA (an option until session 4)
         mid = dict(BM=16, BN=64, BK=128, num_warps=2, num_stages=3, SWAP=True)
-        if rows > 8:
-            gluon = dict(gluon, BT=32, HALF=True)
+        gluon = rows64 if rows <= 8 else dict(rows64, BT=32, HALF=True)
         return dict(mid, WGMMA=gluon), dict(mid, WGMMA=gluon)
     # T=256 (H200, session 10): 360.7 us with 128-column K steps and scale words (S32), 347.8 with 64-column steps
     # (registers 254 -> 167 for up, shared memory 83 -> 41 KB), 337.8 with each step's scales loaded a step ahead
     mid = dict(BM=64, BN=128, BK=64, num_warps=4, num_stages=3, AHEAD=True)
     if rows <= 64:
-        gluon = dict(gluon, BT=64, HALF=True)
+        gluon = dict(rows64, BT=64, HALF=True)
         return dict(mid, WGMMA=gluon), dict(mid, WGMMA=gluon)
-    gluon = dict(BW=128, BT=64, STAGES=4, HALF=True, maxnreg=168)  # 3 programs per SM
+    rows128 = dict(BW=128, BT=64, STAGES=4, HALF=True, maxnreg=168)  # 3 programs per SM
     # prefill: a 128 x 256 tile halves the dequantization per FLOP against 128 x 128 (8k tokens: up 3.49 -> 2.86 ms);
     # scale words measured faster at 256 tokens with 128-column steps (session 2: 400 -> 345 us), byte loads at 8192
     # (4224 vs 4326)
@@ -943,7 +942,7 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     # up to 256 rows per expert the down GEMM's last row tile of each expert wastes less at 64 rows
     # (1024 tokens: 328.8 -> 282.5 us; 2048: 543.8 -> 492.4); the up GEMM keeps its 128 x 256 tile (521 vs 557)
     if rows <= 256:
-        return dict(up, WGMMA=gluon), dict(mid, WGMMA=gluon)
+        return dict(up, WGMMA=rows128), dict(mid, WGMMA=rows128)
     return up, down
 
 

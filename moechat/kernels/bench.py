@@ -75,8 +75,7 @@ def compile_gluon_moe(up: bool, config: dict):
 
     from moechat.kernels import moe_wgmma  # Gluon, imported where used (as moe_triton does)
 
-    consts = dict(UP=up, TOPK=4, EP=32, ONE_MUL=True, U_LAYOUT=moe_wgmma.u_layout(config["BW"]),
-                  **{k: config.get(k, d) for k, d in (("BW", 128), ("BT", 64), ("STAGES", 3), ("HALF", False))})
+    consts = dict(UP=up, TOPK=4, EP=32, ONE_MUL=True, **moe_wgmma.constexprs(config))
     return _compile(moe_wgmma._moe_wgmma_kernel, consts, 90, moe_wgmma._options(config), GluonASTSource)
 
 

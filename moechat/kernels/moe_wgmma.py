@@ -298,6 +298,12 @@ def _k_order_on(K: int, device: torch.device) -> torch.Tensor:
     return _ORDERS[key]
 
 
+def constexprs(config: dict) -> dict:
+    """The kernel's compile-time arguments a config sets (the launch's and the sm_90 compile test's)."""
+    return dict(BW=config["BW"], BT=config["BT"], STAGES=config["STAGES"], HALF=config.get("HALF", False),
+                MASK=config.get("MASK", False), U_LAYOUT=u_layout(config["BW"]))
+
+
 def _options(config: dict) -> dict:
     """Compile options of a config: one warpgroup, and its register cap if it has one."""
     return dict(num_warps=4, **({"maxnreg": config["maxnreg"]} if "maxnreg" in config else {}))
@@ -334,7 +340,6 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         _moe_wgmma_kernel[(triton.cdiv(N, c["BW"]), tiles)](
             a, sorted_pairs, counts, wb, ws, b, weights, out, K, N, E, a.stride(0), wb.stride(0), wb.stride(1),
             ws.stride(0), ws.stride(1), b.stride(0), out.stride(0), limit, SWIGLU_ALPHA, UP=is_up, TOPK=top_k,
-            BW=c["BW"], BT=c["BT"], EP=EP, STAGES=c["STAGES"], HALF=c.get("HALF", False), ONE_MUL=one_mul,
-            U_LAYOUT=u_layout(c["BW"]), MASK=c.get("MASK", False), **_options(c))
+            EP=EP, ONE_MUL=one_mul, **constexprs(c), **_options(c))
     return y
 

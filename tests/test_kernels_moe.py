@@ -107,8 +107,6 @@ GEMV = dict(GEMV=True, BN=32, BK=64, num_warps=4, num_stages=1)  # CUDA-core pat
     (1, 4, (GEMV, GEMV), torch.float32),                # one row per expert: GEMVs, down with a K tail (96)
     (2, 4, (GEMV, dict(GEMV, BN=16, BK=32)), torch.float16),  # two tokens, an expert shared by both
     (1, 4, (dict(GEMV, BK=128), dict(GEMV, BK=128)), torch.float32),  # K 64 and 96 < BK: the masked step only
-    (1, 4, (GEMV, dict(GEMV, SPLIT=2)), torch.float32),  # down GEMV split over K: a whole step, then a tail
-    (2, 4, (GEMV, dict(GEMV, BK=32, SPLIT=3)), torch.float16),  # three splits of one 32-column step each
 ])
 def test_moe_tiles(T, k, configs, dtype):
     g = torch.Generator().manual_seed(100 + T)
@@ -125,8 +123,7 @@ def test_moe_tiles(T, k, configs, dtype):
 @pytest.mark.parametrize("T,configs,dtype", [
     (3, None, torch.float32), (2, (SWAP, dict(SWAP, SPLIT=2)), torch.float16),
     (3, (dict(SMALL, BK=32, SPLIT=2), dict(SMALL, AHEAD=True)), torch.float32),
-    (1, (dict(WORDS, EARLY=True), dict(WORDS, SPLIT=2)), torch.float32), (1, (GEMV, GEMV), torch.float32),
-    (1, (GEMV, dict(GEMV, SPLIT=2)), torch.float32)])
+    (1, (dict(WORDS, EARLY=True), dict(WORDS, SPLIT=2)), torch.float32), (1, (GEMV, GEMV), torch.float32)])
 def test_moe_blocked_rows(T, configs, dtype):
     """Packed weights in block_rows' layout (16-row blocks of 32-byte chunks, groups padded to even) give the
     row-major result; the K tail (3 groups padded to 4) included."""

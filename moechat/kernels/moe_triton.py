@@ -773,18 +773,18 @@ def _plane_words(ptr, kmask, MASK_K: tl.constexpr):
 
 
 @triton.jit
-def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, k_lo, K, stride_bn, stride_sn, BN: tl.constexpr,
+def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn, BN: tl.constexpr,
                 BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
                 S32: tl.constexpr):
-    """a[k_lo:K] . W[n, k_lo:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
+    """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
     weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
     activations), or 3-4 (bf16 on the GPU; a_ptr: the row's activation planes, _plane_index): fp16 products,
     about 2.7 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use.
     PIPE: stages of the K loop's loads (tl.range's num_stages pipelines loads that feed no tl.dot; 1: none)."""
     acc = tl.zeros([BN, BK // 32 if DEQ >= 3 else BK // 2], tl.float32)
-    k_full = k_lo + (K - k_lo) // BK * BK
-    for k0 in tl.range(k_lo, k_full, BK, num_stages=PIPE):
+    k_full = K // BK * BK
+    for k0 in tl.range(0, k_full, BK, num_stages=PIPE):
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
                          False, BLOCKED, PIPE, S32)
     if k_full < K:
@@ -794,22 +794,18 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, k_lo, K, stride_bn, str
 
 
 @triton.jit
-def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, K_CHUNK, N, stride_wbe, stride_wbn, stride_wse,
+def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn, stride_wse,
                stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
                BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr):
     """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at
-    a_row_ptr (DEQ 3-4: its planes), rows program_id(0) * BN + [0, BN), over K split program_id(2) of K_CHUNK
-    columns (a multiple of 32), + bias in split 0 -> (fp32 [BN], n, nmask)."""
+    a_row_ptr (DEQ 3-4: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
     p = tl.program_id(1)
     e = tl.load(idx_ptr + p).to(tl.int64)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
-    sp = tl.program_id(2)
-    k_lo = tl.multiple_of(sp * K_CHUNK, 32)
-    acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, k_lo,
-                      tl.minimum(k_lo + K_CHUNK, K), stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32)
-    bias = tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32)
-    return acc + tl.where(sp == 0, bias, 0.0), n, nmask
+    acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
+                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32)
+    return acc + tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32), n, nmask
 
 
 @triton.jit
@@ -822,8 +818,8 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
     (rounded to bf16 first, as the other paths store h)."""
     wait_for_previous(PDL)
     p = tl.program_id(1)
-    acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, K,
-                               N, stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED,
+    acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
+                               stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED,
                                PIPE, S32)
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
@@ -835,20 +831,18 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
         tl.store(h_ptr + p.to(tl.int64) * (N // 2) + cols, h.to(h_ptr.dtype.element_ty), mask=cols < N // 2)
 
 
-@triton.jit(do_not_specialize=["P"])
-def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, K_CHUNK, N, P, stride_wbe,
-                          stride_wbn, stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr,
-                          DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr,
+@triton.jit
+def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, stride_wbe, stride_wbn,
+                          stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
+                          BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr,
                           PDL: tl.constexpr = False):
-    """Program (N tile, pair, K split) -> y[split, pair, N tile]: the pair's h row (DEQ 3-4: its planes) through
-    its expert's down rows over the split's columns, bias in split 0, times the pair's routing weight (the splits
-    are summed by the next norm: more programs, each a shorter chain of K steps)."""
+    """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3-4: its planes) through its expert's down
+    rows, bias, times the pair's routing weight."""
     wait_for_previous(PDL)
     p = tl.program_id(1).to(tl.int64)
-    acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, K_CHUNK, N, stride_wbe,
-                               stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32)
-    tl.store(y_ptr + (tl.program_id(2) * P + p) * N + n, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty),
-             mask=nmask)
+    acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
+                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32)
+    tl.store(y_ptr + p * N + n, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty), mask=nmask)
 
 
 @triton.jit(do_not_specialize=["P"])
@@ -1099,11 +1093,9 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
             a, flat, w1b, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
             b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, S32=s32_up, **up,
             **launch_options(dev))
-        # K splits (32-column groups each) keep fp32 partial sums, one split each pair's output rounded once
-        k_chunk, split = _split_k(I, down.pop("SPLIT", 1), 32)
-        y = torch.empty((split, P, H), dtype=x.dtype if split == 1 else torch.float32, device=dev)
-        _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P, split)](
-            h, flat, weights.contiguous(), w2b, w2s, b2, y, I, k_chunk, H, P, w2b.stride(0), stride_2n, w2s.stride(0),
+        y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
+        _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
+            h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
             w2s.stride(1), b2.stride(0), DEQ=gemv_deq, BLOCKED=blocked_2, S32=s32_down, **down,
             **launch_options(dev))
         return y

@@ -332,9 +332,10 @@ def test_add_rmsnorm_route(T, dtype, config):
         assert all(torch.equal(x, y) for x, y in zip(grouped, ungrouped))
 
 
-def real_size_inputs(T: int, g: torch.Generator):
-    """gpt-oss-20b's MoE at T tokens in bf16: (experts, x, router weight, router bias, top-k)."""
-    E, H = 32, 2880
+def real_size_inputs(T: int, g: torch.Generator, E: int = 32):
+    """gpt-oss-20b's MoE at T tokens in bf16 (E=128: gpt-oss-120b's): (experts, x, router weight, router bias,
+    top-k)."""
+    H = 2880
     experts = make_experts(E, H, H, torch.bfloat16, g, 119, 122)
     x = torch.randn(T, H, generator=g).to(DEV, torch.bfloat16)
     router_w = (0.02 * torch.randn(E, H, generator=g)).to(DEV, torch.bfloat16)
@@ -360,6 +361,19 @@ def test_gpu_moe_real_sizes(T):
     close(moe(x, ref_w, ref_idx, experts, LIMIT), ref, 2e-2)
     blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")})
     close(moe(x, ref_w, ref_idx, blocked, LIMIT), ref, 2e-2)  # as the engine holds them on an H100
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("T", [1, 8, 64, 300, 1024, 4096])
+def test_gpu_moe_120b_experts(T):
+    """gpt-oss-120b's 128 experts, where the same token counts give a quarter of the rows per expert (the dispatch
+    picks other tiles: at 8 tokens most experts get none, at 4096 the 128-row Gluon tiles), as the engine holds
+    them, against the reference."""
+    g = torch.Generator().manual_seed(200 + T)
+    experts, x, router_w, router_b, k = real_size_inputs(T, g, E=128)
+    experts.update({k: pad_scale_rows(experts[k]) for k in ("w1_scales", "w2_scales")})
+    weights, idx = route(x, router_w, router_b, k)
+    close(moe(x, weights, idx, experts, LIMIT), moe_ref(x, weights, idx.long(), experts, LIMIT), 2e-2)
 
 
 WGMMA = dict(BW=128, BT=64, STAGES=3)

@@ -1,6 +1,7 @@
-"""A simulator of the few PTX instructions the MXFP4 dequantization's inline assembly uses (mov, prmt, shl, shr,
-and, or, fma.rn.bf16x2, mul.rn.f16x2, cvt.rn.f16x2.e4m3x2), vectorized over many inputs with torch: CI has no GPU,
-so the assembly that runs on every weight is checked here bit for bit against the reference dequantization."""
+"""A simulator of the few PTX instructions the MXFP4 inline assembly uses (mov, prmt, shl, shr, and, or,
+fma.rn.bf16x2, mul/fma/add.rn.f16x2, add.rn.f16, cvt.rn.f16x2.e4m3x2), vectorized over many inputs with torch: CI
+has no GPU, so the assembly that runs on every weight is checked here against the reference dequantization (bit
+for bit) and the decode GEMVs' dot products."""
 
 from __future__ import annotations
 
@@ -18,9 +19,14 @@ def _lanes(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _pack(lanes: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Two float32 lanes rounded (to nearest even) to dtype -> their 32 bits."""
+    """Two float lanes rounded (to nearest even, once) to dtype -> their 32 bits."""
     r = lanes.to(dtype).view(torch.int16).to(torch.int64) & 0xFFFF
     return r[..., 0] | (r[..., 1] << 16)
+
+
+def _f16(x: torch.Tensor) -> torch.Tensor:
+    """16 bits (int64 tensor) -> their value as f16, in float64."""
+    return x.to(torch.int16).view(torch.float16).double()
 
 
 def _e4m3x2(x: torch.Tensor) -> torch.Tensor:
@@ -83,6 +89,12 @@ def run(asm: str, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
                             + _lanes(a[2], torch.bfloat16), torch.bfloat16)
         elif op == "mul.rn.f16x2":  # an f16 product is exact in fp32
             regs[d] = _pack(_lanes(a[0], torch.float16) * _lanes(a[1], torch.float16), torch.float16)
+        elif op in ("fma.rn.f16x2", "add.rn.f16x2"):  # one rounding (float64 holds these sums exactly)
+            lanes = [_lanes(x, torch.float16).double() for x in a]
+            exact = lanes[0] * lanes[1] + lanes[2] if op.startswith("fma") else lanes[0] + lanes[1]
+            regs[d] = _pack(exact, torch.float16)
+        elif op == "add.rn.f16":
+            regs[d] = (_f16(a[0]) + _f16(a[1])).to(torch.float16).view(torch.int16).to(torch.int64) & 0xFFFF
         elif op == "cvt.rn.f16x2.e4m3x2":
             regs[d] = _e4m3x2(a[0])
         else:

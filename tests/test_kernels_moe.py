@@ -289,6 +289,29 @@ def test_gemv_weights_ptx_decodes_like_the_reference(ptx):
         assert torch.equal(regs[name], want[:, lo] | (want[:, hi] << 16)), name
 
 
+@pytest.mark.parametrize("e4m3", [True, False])
+def test_gemv_dot_ptx_sums_a_group(e4m3):
+    """The decode GEMVs' dot PTX, simulated: a 32-weight group's 4 packed words against the 16 words of its
+    activation planes (word w's pairs (0, 2), (1, 3), (4, 6), (5, 7) of its 8 columns, as _plane_index lays them
+    out) gives the group's sum of products, weights at scale 2^-6, within fp16's rounding of the partial sums."""
+    g = torch.Generator().manual_seed(12)
+    n = 4096
+    blocks = torch.randint(0, 256, (n, 1, 16), generator=g, dtype=torch.uint8)
+    weights = dequant_mxfp4(blocks, torch.full((n, 1), 121, dtype=torch.uint8), torch.float32).double()  # [n, 32]
+    x = torch.randn(n, 32, generator=g).to(torch.float16)
+    bits = x.view(torch.int16).to(torch.int64) & 0xFFFF
+    regs = {f"${1 + w}": sum(blocks[:, 0, 4 * w + j].to(torch.int64) << (8 * j) for j in range(4)) for w in range(4)}
+    for w in range(4):
+        for i, (lo, hi) in enumerate(((0, 2), (1, 3), (4, 6), (5, 7))):
+            regs[f"${5 + 4 * w + i}"] = bits[:, 8 * w + lo] | (bits[:, 8 * w + hi] << 16)
+    asm = moe_triton._fp4_dot_asm(e4m3)
+    got = ptx_sim.run(asm, regs)["$0"].to(torch.int16).view(torch.float16).double()
+    products = weights * x.double()
+    want = products.sum(1)
+    assert ((got - want).abs() <= 2e-3 * products.abs().sum(1) + 1e-6).all()
+    assert (got - want).abs().max() < 0.1 * want.abs().mean()  # not one word's or one pair's sum alone
+
+
 def test_add_rmsnorm_route_planes(monkeypatch):
     """Where the decode GEMVs read planes (bf16 on the GPU; forced here) the split route's norm stores its output
     as planes too, equal to the planes of the h it returns; batches that group their pairs get none."""

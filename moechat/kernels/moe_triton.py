@@ -389,20 +389,22 @@ def _f16_weights_ptx(w: str, out: str) -> str:
 
 
 def _fp4_dot_asm(e4m3: bool) -> str:
-    """PTX for 4 words of packed weights ($2-$5) and their activations (_plane_index: word w's 4 pair words at
-    $6 + 4w .. $9 + 4w) -> each word's sum of 8 products in fp16 ($0: words 0, 1; $1: words 2, 3), the weights
-    taken as e2m1 * 2^-6 (by the e4m3 conversion, sm_89+, or _f16_weights_ptx) and the scale left out (the caller
-    applies both once per 32-weight group). About 2 instructions per weight."""
+    """PTX for one 32-weight group: its 4 words of packed weights ($1-$4) and their activations (_plane_index:
+    word w's 4 pair words at $5 + 4w .. $8 + 4w) -> the sum of the 32 products in fp16 ($0): each word's 8 in
+    its own f16x2 chain of multiply-adds (4 independent chains), the chains added lane-wise, the two lanes once;
+    the weights taken as e2m1 * 2^-6 (by the e4m3 conversion, sm_89+, or _f16_weights_ptx) and the scale left
+    out (the caller applies both once per group). About 2 instructions per weight."""
     weights = _e4m3_ptx if e4m3 else _f16_weights_ptx
     body = ""
     for w in range(4):
-        a = [f"${6 + 4 * w + i}" for i in range(4)]
-        body += (weights(f"${2 + w}", "f") + f"mul.rn.f16x2 acc, fl01, {a[0]}; fma.rn.f16x2 acc, fh01, {a[1]}, acc;"
-                 f" fma.rn.f16x2 acc, fl23, {a[2]}, acc; fma.rn.f16x2 acc, fh23, {a[3]}, acc;\n"
-                 f"mov.b32 {{x, y}}, acc; add.rn.f16 s{w}, x, y;\n")
-    return ("{\n.reg .b32 t, lo, hi, c, acc, fl01, fh01, fl23, fh23;\n.reg .b16 l01, l23, h01, h23;\n"
-            ".reg .f16 x, y, s0, s1, s2, s3;\n" + ("" if e4m3 else "mov.b32 c, 0x5C005C00;\n") + body
-            + "mov.b32 $0, {s0, s1}; mov.b32 $1, {s2, s3};\n}")
+        a = [f"${5 + 4 * w + i}" for i in range(4)]
+        body += (weights(f"${1 + w}", "f") + f"mul.rn.f16x2 acc{w}, fl01, {a[0]};"
+                 f" fma.rn.f16x2 acc{w}, fh01, {a[1]}, acc{w}; fma.rn.f16x2 acc{w}, fl23, {a[2]}, acc{w};"
+                 f" fma.rn.f16x2 acc{w}, fh23, {a[3]}, acc{w};\n")
+    return ("{\n.reg .b32 t, lo, hi, c, acc0, acc1, acc2, acc3, fl01, fh01, fl23, fh23;\n"
+            ".reg .b16 l01, l23, h01, h23, x, y;\n" + ("" if e4m3 else "mov.b32 c, 0x5C005C00;\n") + body
+            + "add.rn.f16x2 acc0, acc0, acc1; add.rn.f16x2 acc2, acc2, acc3; add.rn.f16x2 acc0, acc0, acc2;\n"
+            "mov.b32 {x, y}, acc0; add.rn.f16 $0, x, y;\n}")
 
 
 BLOCK_ROWS = tl.constexpr(16)  # block_rows' layout: 16 rows x 32 bytes (2 scale groups) per contiguous chunk
@@ -411,7 +413,7 @@ _FP4_ASM = tl.constexpr(_fp4_asm(False))
 _FP4_ASM_ONE_MUL = tl.constexpr(_fp4_asm(True))
 _FP4_DOT_ASM = tl.constexpr(_fp4_dot_asm(True))
 _FP4_DOT_F16_ASM = tl.constexpr(_fp4_dot_asm(False))
-_FP4_DOT_CONSTRAINTS = tl.constexpr("=r,=r," + ",".join(["r"] * 20))  # pack 4: 4 fp16 sums; 4 + 16 words
+_FP4_DOT_CONSTRAINTS = tl.constexpr("=h," + ",".join(["r"] * 20))  # a group's fp16 sum; its 4 + 16 words
 DOT_WEIGHT_SHIFT = tl.constexpr(6)  # DEQ 3-4's weights are e2m1 * 2^-6 (e4m3 bits): sums of 32 products stay
 # finite up to |a| ~ 21k, products stay normal down to |w * a| ~ 2^-8. In gpt-oss neither end is reached: the up
 # GEMV reads rmsnorm(a) * g, whose 32 columns of a group sum to at most sqrt(32 * H) * max|g| (303.6 max|g| at
@@ -702,8 +704,8 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
                PIPE: tl.constexpr, S32: tl.constexpr):
     """acc + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail).
     DEQ 3 (4): the packed weights as 32-bit words [BN, BK/8] (8 weights each) against the words of the row's
-    activation planes at a_ptr, _fp4_dot_asm's fp16 sums per word (the weights by the e4m3 conversion, or by
-    prmt for GPUs without it) added per 32-weight group in fp16, each group scaled in fp32 into acc [BN, BK/32].
+    activation planes at a_ptr, _fp4_dot_asm's fp16 sum per 32-weight group (the weights by the e4m3 conversion,
+    or by prmt for GPUs without it), each group scaled in fp32 into acc [BN, BK/32].
     Else portable (interpreter, fp16/fp32 activations at a_ptr): acc [BN, BK/2].
     PIPE > 1 (the loop's loads copied ahead): the planes come from one 1-D load, S32: the scales as words."""
     if DEQ >= 3:
@@ -721,9 +723,15 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
             pairs = _pair_words(a_ptr, j, n)
             p0, p1 = _plane_words(pairs, kmask, MASK_K), _plane_words(pairs + 4, kmask, MASK_K)
             p2, p3 = _plane_words(pairs + 8, kmask, MASK_K), _plane_words(pairs + 12, kmask, MASK_K)
-        part = tl.inline_asm_elementwise(_FP4_DOT_ASM if DEQ == 3 else _FP4_DOT_F16_ASM, _FP4_DOT_CONSTRAINTS,
-                                         [w, p0, p1, p2, p3], dtype=tl.float16, is_pure=True, pack=4)
-        group = tl.sum(part.reshape([BN, BK // 32, 4]), axis=2)
+        w0, w1, w2, w3 = _group_words(w, BN, BK)
+        a00, a01, a02, a03 = _group_words(p0, BN, BK)  # a{w}{i}: pair word i of the group's word w (p{w})
+        a10, a11, a12, a13 = _group_words(p1, BN, BK)
+        a20, a21, a22, a23 = _group_words(p2, BN, BK)
+        a30, a31, a32, a33 = _group_words(p3, BN, BK)
+        group = tl.inline_asm_elementwise(_FP4_DOT_ASM if DEQ == 3 else _FP4_DOT_F16_ASM, _FP4_DOT_CONSTRAINTS,
+                                          [w0, w1, w2, w3, a00, a01, a02, a03, a10, a11, a12, a13,
+                                           a20, a21, a22, a23, a30, a31, a32, a33],
+                                          dtype=tl.float16, is_pure=True, pack=1)
         scale = ((s.to(tl.int32) + DOT_WEIGHT_SHIFT) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
         acc += group.to(tl.float32) * scale
     else:
@@ -738,6 +746,16 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
         lo, hi = _dequant(packed, s, BN, BK, tl.float32, 0)
         acc += lo.to(tl.float32) * a_even[None, :] + hi.to(tl.float32) * a_odd[None, :]
     return acc
+
+
+@triton.jit
+def _group_words(t, BN: tl.constexpr, BK: tl.constexpr):
+    """Words [BN, BK / 8] -> the 4 tensors [BN, BK / 32] of each 32-column group's words 0, 1, 2, 3 (one thread
+    holds a group's 4 words: register renames, no moves)."""
+    even, odd = t.reshape([BN, BK // 32, 2, 2]).split()  # [.., g, i, j]: word 4g + 2i + j
+    w0, w2 = even.split()
+    w1, w3 = odd.split()
+    return w0, w1, w2, w3
 
 
 @triton.jit

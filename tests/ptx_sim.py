@@ -89,7 +89,8 @@ def run(asm: str, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
                             + _lanes(a[2], torch.bfloat16), torch.bfloat16)
         elif op == "mul.rn.f16x2":  # an f16 product is exact in fp32
             regs[d] = _pack(_lanes(a[0], torch.float16) * _lanes(a[1], torch.float16), torch.float16)
-        elif op in ("fma.rn.f16x2", "add.rn.f16x2"):  # one rounding (float64 holds these sums exactly)
+        elif op in ("fma.rn.f16x2", "add.rn.f16x2"):  # one rounding: float64 holds f16 products exactly, and
+            # their sums while the terms' magnitudes lie within 2^31 of each other (any test data here)
             lanes = [_lanes(x, torch.float16).double() for x in a]
             exact = lanes[0] * lanes[1] + lanes[2] if op.startswith("fma") else lanes[0] + lanes[1]
             regs[d] = _pack(exact, torch.float16)

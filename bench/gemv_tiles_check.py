@@ -11,14 +11,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from moechat.kernels import moe_triton  # noqa: E402
 from moechat.kernels.moe import moe_ref  # noqa: E402
 from moechat.kernels.moe_triton import moe, route  # noqa: E402
-from test_kernels_moe import LIMIT, real_size_inputs  # noqa: E402
+from test_kernels_moe import GEMV_TILES, LIMIT, real_size_inputs  # noqa: E402
 
 for T in (1, 4):
     experts, x, router_w, router_b, k = real_size_inputs(T, torch.Generator().manual_seed(7 + T))
     weights, idx = route(x, router_w, router_b, k)
     ref = moe_ref(x, weights, idx.long(), experts, LIMIT).float()
     blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")})
-    for bn, bk, warps, pipe in ((16, 256, 1, 1), (16, 512, 2, 1), (64, 256, 8, 1), (16, 256, 1, 3), (8, 512, 1, 2)):
+    for bn, bk, warps, pipe in GEMV_TILES:
         cfg = dict(GEMV=True, num_stages=1, BN=bn, BK=bk, num_warps=warps, PIPE=pipe)
         for name, ex in (("rows", experts), ("blocked", blocked)):
             out = moe(x, weights, idx, ex, LIMIT, configs=(cfg, cfg)).float()

@@ -511,6 +511,9 @@ def test_gpu_add_rmsnorm_route_real_sizes(T):
     assert (groups is not None) == (2 < T <= 16)
 
 
+GEMV_TILES = ((16, 256, 1, 1), (16, 512, 2, 1), (64, 256, 8, 1), (16, 256, 1, 3), (8, 512, 1, 2))  # BN, BK, warps, PIPE
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("T", [1, 4, 8, 64])
 def test_gpu_moe_tiles_and_dequant(T):
@@ -533,7 +536,7 @@ def test_gpu_moe_tiles_and_dequant(T):
         close(moe(x, weights, idx, experts, LIMIT, configs=(dict(mma, SPLIT=split), mma)), ref, 2e-2)
     gemv = dict(GEMV=True, num_stages=1)  # the decode GEMVs at any T (each pair reads its own expert)
     blocked = dict(experts, **{k: moe_triton.block_rows(experts[k]) for k in ("w1_blocks", "w2_blocks")})
-    for bn, bk, warps, pipe in ((16, 256, 1, 1), (16, 512, 2, 1), (64, 256, 8, 1), (16, 256, 1, 3), (8, 512, 1, 2)):
+    for bn, bk, warps, pipe in GEMV_TILES:
         cfg = dict(gemv, BN=bn, BK=bk, num_warps=warps, PIPE=pipe)
         close(moe(x, weights, idx, experts, LIMIT, configs=(cfg, cfg)), ref, 2e-2)
         close(moe(x, weights, idx, blocked, LIMIT, configs=(cfg, cfg)), ref, 2e-2)

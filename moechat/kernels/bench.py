@@ -32,10 +32,10 @@ BF16 = torch.bfloat16
 
 POINTERS = {"idx_ptr": "*i32", "x_ptr": "*bf16", "h_ptr": "*bf16", "sorted_ptr": "*i32", "counts_ptr": "*i32",
             "wb_ptr": "*u8", "ws_ptr": "*u8", "b_ptr": "*bf16", "route_w_ptr": "*fp32", "y_ptr": "*fp32",
-            "a_ptr": "*bf16", "out_ptr": "*bf16", "nb_ptr": "*u8", "ns_ptr": "*u8"}
+            "a_ptr": "*bf16", "out_ptr": "*bf16"}
 
 ALIGNED_INTS = {"K", "N", "E", "stride_x", "stride_a", "stride_wbe", "stride_wbn", "stride_wse", "stride_be",
-                "stride_out", "K_CHUNK", "stride_nbe", "stride_nse", "nb_bytes", "ns_bytes"}
+                "stride_out", "K_CHUNK"}
 
 
 def _compile(fn, consts: dict, capability: int, options: dict, source=ASTSource):

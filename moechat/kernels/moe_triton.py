@@ -826,55 +826,19 @@ def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stri
     return acc + tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32), n, nmask
 
 
-_PREFETCH_L2_ASM = tl.constexpr("{\n.reg .pred first;\n.reg .b32 lane;\nmov.u32 lane, %tid.x;\n"
-                                 "setp.eq.u32 first, lane, 0;\n"
-                                 "@first cp.async.bulk.prefetch.L2.global [$1], $2;\nmov.u32 $0, 0;\n}")
-
-
 @triton.jit
-def _prefetch_l2(base_ptr, nbytes, part, parts):
-    """Part `part` of `parts` of the nbytes (a multiple of 16) at base_ptr (16-byte aligned) asked into L2 by one
-    bulk prefetch from the program's first thread (sm_90: the copy engine fetches it; no registers wait on it)."""
-    chunk = (nbytes + parts * 16 - 1) // (parts * 16) * 16
-    start = part * chunk
-    size = tl.minimum(chunk, nbytes - start)
-    if size > 0:
-        tl.inline_asm_elementwise(_PREFETCH_L2_ASM, "=r,l,r", [base_ptr + start, size.to(tl.int32)],
-                                  dtype=tl.int32, is_pure=False, pack=1)
-
-
-@triton.jit
-def _prefetch_down_expert(idx_ptr, nb_ptr, ns_ptr, stride_nbe, stride_nse, nb_bytes, ns_bytes):
-    """This program's share of its pair's down expert (packed weights and scales) asked into L2, so that the down
-    GEMV after it reads them from L2: its loads then wait on L2, not DRAM, and the up GEMV's tail, where the DRAM
-    idles as its last programs finish, streams them."""
-    e = tl.load(idx_ptr + tl.program_id(1)).to(tl.int64)
-    part, parts = tl.program_id(0), tl.num_programs(0)
-    _prefetch_l2(nb_ptr + e * stride_nbe, nb_bytes, part, parts)
-    _prefetch_l2(ns_ptr + e * stride_nse, ns_bytes, part, parts)
-
-
-@triton.jit
-def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, nb_ptr, ns_ptr, K, N, stride_x, stride_wbe,
-                        stride_wbn, stride_wse, stride_wsn, stride_be, stride_nbe, stride_nse, nb_bytes, ns_bytes,
-                        limit, alpha,
-                        TOPK: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
-                        BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, L2_NEXT: tl.constexpr = 0,
-                        PDL: tl.constexpr = False):
+def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stride_x, stride_wbe, stride_wbn,
+                        stride_wse, stride_wsn, stride_be, limit, alpha, TOPK: tl.constexpr, BN: tl.constexpr,
+                        BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
+                        S32: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, pair) -> h[pair, N tile / 2]: the pair's token row through its expert's gate/up rows,
     bias and SwiGLU. DEQ 3-4: x holds the tokens' activation planes, and h is stored as planes for the down GEMV
-    (rounded to bf16 first, as the other paths store h). L2_NEXT 1 (2): before (after) its loop, the program asks
-    its share of the pair's down expert (nb, ns: blocks and scales; stride_nbe / stride_nse bytes apart, the first
-    nb_bytes / ns_bytes of each) into L2."""
+    (rounded to bf16 first, as the other paths store h)."""
     wait_for_previous(PDL)
     p = tl.program_id(1)
-    if L2_NEXT == 1:
-        _prefetch_down_expert(idx_ptr, nb_ptr, ns_ptr, stride_nbe, stride_nse, nb_bytes, ns_bytes)
     acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
                                stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED,
                                PIPE, S32)
-    if L2_NEXT == 2:
-        _prefetch_down_expert(idx_ptr, nb_ptr, ns_ptr, stride_nbe, stride_nse, nb_bytes, ns_bytes)
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     h = _swiglu(gate, up, limit, alpha)
@@ -928,19 +892,6 @@ def _group_pairs(idx: torch.Tensor, EP: int) -> tuple[torch.Tensor, torch.Tensor
     return counts, sorted_pairs
 
 
-def _bulk_prefetchable(*tensors: torch.Tensor) -> bool:
-    """Whether _prefetch_down_expert may bulk-prefetch these byte tensors of experts: on sm_90 or later (the copy
-    engine's prefetch), every expert starting 16-byte aligned."""
-    return all(t.is_cuda and capability(t.device) >= (9, 0) and t.element_size() == 1 and t.data_ptr() % 16 == 0
-               and t.stride(0) % 16 == 0 for t in tensors)
-
-
-def _expert_span(t: torch.Tensor) -> int:
-    """Bytes from an expert's first byte of t (a byte tensor [E, ...]) to its last, rounded down to 16 bytes: what a
-    bulk prefetch of the expert may ask for without reading past the tensor (its padding included)."""
-    return (1 + sum((n - 1) * st for n, st in zip(t.shape[1:], t.stride()[1:]))) // 16 * 16
-
-
 GEMV_PAIRS = 8  # up to 2 tokens: few rows per expert, and experts rarely shared
 
 
@@ -968,8 +919,8 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         # registers allow); 4-row programs under a cap of 80 registers are one wave of 2,880: engine 10.25 -> 10.05 us
         down = dict(GEMV=True, BN=8, BK=512, num_warps=1, num_stages=1)
         if pairs <= 4:
-            return dict(down, BN=16, BK=256, PIPE=3, L2_NEXT=2), dict(down, BN=4, maxnreg=80)
-        return dict(down, L2_NEXT=2), down
+            return dict(down, BN=16, BK=256, PIPE=3), dict(down, BN=4, maxnreg=80)
+        return down, down
     if device.type != "cuda":
         small = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96 in the tests: a K tail
         return small, small
@@ -1156,13 +1107,10 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         if a is None:  # the activations as _fp4_dot_asm's operand planes; h is stored as planes by the up GEMV
             a = activation_planes(x)
         h = torch.empty((P, I), dtype=torch.float16 if gemv_deq else x.dtype, device=dev)
-        if not _bulk_prefetchable(w2b, w2s):
-            up["L2_NEXT"] = 0
         _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
-            a, flat, w1b, w1s, b1, h, w2b, w2s, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0),
-            w1s.stride(1), b1.stride(0), w2b.stride(0), w2s.stride(0), _expert_span(w2b), _expert_span(w2s), limit,
-            SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq,
-            BLOCKED=blocked_1, S32=s32_up, **up, **launch_options(dev))
+            a, flat, w1b, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
+            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, S32=s32_up, **up,
+            **launch_options(dev))
         y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
         _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
             h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),

@@ -701,27 +701,21 @@ def _plane_values(x):
 @triton.jit
 def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
                BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr,
-               PIPE: tl.constexpr, S32: tl.constexpr, TMA: tl.constexpr = False, wrow=0):
+               PIPE: tl.constexpr, S32: tl.constexpr):
     """acc + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail).
     DEQ 3 (4): the packed weights as 32-bit words [BN, BK/8] (8 weights each) against the words of the row's
     activation planes at a_ptr, _fp4_dot_asm's fp16 sum per 32-weight group (the weights by the e4m3 conversion,
     or by prmt for GPUs without it), each group scaled in fp32 into acc [BN, BK/32].
     Else portable (interpreter, fp16/fp32 activations at a_ptr): acc [BN, BK/2].
-    PIPE > 1 (the loop's loads copied ahead): the planes come from one 1-D load, S32: the scales as words.
-    TMA: blocks_ptr is a tensor descriptor of the experts' words [E * N, K / 8] (row-major), the tile's first row
-    wrow: the weights come by the copy engine (one bulk copy a step, zeros past K)."""
+    PIPE > 1 (the loop's loads copied ahead): the planes come from one 1-D load, S32: the scales as words."""
     if DEQ >= 3:
         j = k0 // 8 + tl.arange(0, BK // 8)  # word index in the row
         kmask = (j < K // 8)[None, :]  # the tail's columns, for the weights and the planes
         mask = nmask[:, None]
         if MASK_K:
             mask &= kmask
-        if TMA:
-            w = blocks_ptr.load([wrow, k0 // 8])
-        else:
-            w = tl.load(blocks_ptr.to(tl.pointer_type(tl.int32)) + _packed_offsets(n, j, stride_bn // 4, BLOCKED,
-                                                                                      CHUNK_BYTES // 4),
-                        mask=mask, other=0)
+        w = tl.load(blocks_ptr.to(tl.pointer_type(tl.int32)) + _packed_offsets(n, j, stride_bn // 4, BLOCKED,
+                                                                                  CHUNK_BYTES // 4), mask=mask, other=0)
         s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, S32, MASK_K)
         if PIPE > 1 and not MASK_K:
             p0, p1, p2, p3 = _step_planes(a_ptr, k0, BN, BK)
@@ -799,7 +793,7 @@ def _plane_words(ptr, kmask, MASK_K: tl.constexpr):
 @triton.jit
 def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn, BN: tl.constexpr,
                 BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
-                S32: tl.constexpr, TMA: tl.constexpr = False, wrow=0):
+                S32: tl.constexpr):
     """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
     weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
@@ -810,30 +804,25 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
     k_full = K // BK * BK
     for k0 in tl.range(0, k_full, BK, num_stages=PIPE):
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
-                         False, BLOCKED, PIPE, S32, TMA, wrow)
+                         False, BLOCKED, PIPE, S32)
     if k_full < K:
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK,
-                         DEQ, True, BLOCKED, PIPE, S32, TMA, wrow)
+                         DEQ, True, BLOCKED, PIPE, S32)
     return tl.sum(acc, axis=1)
 
 
 @triton.jit
 def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn, stride_wse,
                stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
-               BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, TMA: tl.constexpr):
+               BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr):
     """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at
-    a_row_ptr (DEQ 3-4: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask).
-    TMA: wb_ptr is the tensor descriptor of all experts' rows (_gemv_step)."""
+    a_row_ptr (DEQ 3-4: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
     p = tl.program_id(1)
     e = tl.load(idx_ptr + p).to(tl.int64)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
-    if TMA:
-        acc = _gemv_mxfp4(a_row_ptr, wb_ptr, ws_ptr + e * stride_wse, n, nmask, K, stride_wbn, stride_wsn, BN, BK,
-                          DEQ, BLOCKED, PIPE, S32, TMA, (e * N + tl.program_id(0) * BN).to(tl.int32))
-    else:
-        acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
-                          stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32)
+    acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
+                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32)
     return acc + tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32), n, nmask
 
 
@@ -841,7 +830,7 @@ def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stri
 def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stride_x, stride_wbe, stride_wbn,
                         stride_wse, stride_wsn, stride_be, limit, alpha, TOPK: tl.constexpr, BN: tl.constexpr,
                         BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
-                        S32: tl.constexpr, TMA: tl.constexpr = False, PDL: tl.constexpr = False):
+                        S32: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, pair) -> h[pair, N tile / 2]: the pair's token row through its expert's gate/up rows,
     bias and SwiGLU. DEQ 3-4: x holds the tokens' activation planes, and h is stored as planes for the down GEMV
     (rounded to bf16 first, as the other paths store h)."""
@@ -849,7 +838,7 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
     p = tl.program_id(1)
     acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
                                stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED,
-                               PIPE, S32, TMA)
+                               PIPE, S32)
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     h = _swiglu(gate, up, limit, alpha)
@@ -863,14 +852,14 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
 @triton.jit
 def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, stride_wbe, stride_wbn,
                           stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
-                          BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, TMA: tl.constexpr = False,
+                          BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr,
                           PDL: tl.constexpr = False):
     """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3-4: its planes) through its expert's down
     rows, bias, times the pair's routing weight."""
     wait_for_previous(PDL)
     p = tl.program_id(1).to(tl.int64)
     acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
-                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32, TMA)
+                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32)
     tl.store(y_ptr + p * N + n, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty), mask=nmask)
 
 
@@ -901,20 +890,6 @@ def _group_pairs(idx: torch.Tensor, EP: int) -> tuple[torch.Tensor, torch.Tensor
     _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
                            NCP=triton.next_power_of_2(nc), SINGLE=nc == 1, **launch_options(dev))
     return counts, sorted_pairs
-
-
-def _gemv_weights(blocks: torch.Tensor, config: dict):
-    """What a GEMV kernel reads the packed experts through: the tensor itself, or where config asks for TMA and
-    the experts are row-major with 16-byte rows, a descriptor of their 32-bit words [E * N, K / 8] whose blocks
-    are one K step of the tile's rows (config's TMA is dropped elsewhere)."""
-    if not config.get("TMA"):
-        return blocks
-    if blocks.dim() != 4 or not blocks.is_contiguous() or blocks.shape[2] * blocks.shape[3] % 16:
-        config["TMA"] = False
-        return blocks
-    from triton.tools.tensor_descriptor import TensorDescriptor
-    words = blocks.view(torch.int32).reshape(blocks.shape[0] * blocks.shape[1], -1)
-    return TensorDescriptor.from_tensor(words, [config["BN"], config["BK"] // 8])
 
 
 GEMV_PAIRS = 8  # up to 2 tokens: few rows per expert, and experts rarely shared
@@ -1132,14 +1107,13 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         if a is None:  # the activations as _fp4_dot_asm's operand planes; h is stored as planes by the up GEMV
             a = activation_planes(x)
         h = torch.empty((P, I), dtype=torch.float16 if gemv_deq else x.dtype, device=dev)
-        w1, w2 = _gemv_weights(w1b, up), _gemv_weights(w2b, down)  # (before **up and **down: TMA may be dropped)
         _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
-            a, flat, w1, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
+            a, flat, w1b, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
             b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, S32=s32_up, **up,
             **launch_options(dev))
         y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
         _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
-            h, flat, weights.contiguous(), w2, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
+            h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
             w2s.stride(1), b2.stride(0), DEQ=gemv_deq, BLOCKED=blocked_2, S32=s32_down, **down,
             **launch_options(dev))
         return y

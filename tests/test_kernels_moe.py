@@ -107,6 +107,7 @@ GEMV = dict(GEMV=True, BN=32, BK=64, num_warps=4, num_stages=1)  # CUDA-core pat
     (1, 4, (GEMV, GEMV), torch.float32),                # one row per expert: GEMVs, down with a K tail (96)
     (2, 4, (GEMV, dict(GEMV, BN=16, BK=32)), torch.float16),  # two tokens, an expert shared by both
     (1, 4, (dict(GEMV, BK=128), dict(GEMV, BK=128)), torch.float32),  # K 64 and 96 < BK: the masked step only
+    (2, 4, (dict(GEMV, BK=32, PIPE=2), dict(GEMV, PIPE=2)), torch.float32),  # pipelined: the tail's loads first
 ])
 def test_moe_tiles(T, k, configs, dtype):
     g = torch.Generator().manual_seed(100 + T)

@@ -702,11 +702,19 @@ def _plane_values(x):
 def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
                BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr,
                PIPE: tl.constexpr, S32: tl.constexpr):
-    """acc + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail).
-    DEQ 3 (4): the packed weights as 32-bit words [BN, BK/8] (8 weights each) against the words of the row's
-    activation planes at a_ptr, _fp4_dot_asm's fp16 sum per 32-weight group (the weights by the e4m3 conversion,
-    or by prmt for GPUs without it), each group scaled in fp32 into acc [BN, BK/32].
-    Else portable (interpreter, fp16/fp32 activations at a_ptr): acc [BN, BK/2].
+    """acc + the dequantized weights of columns k0:k0+BK times their activations (MASK_K: the tail)."""
+    return _gemv_dot(acc, _gemv_operands(a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK,
+                                         DEQ, MASK_K, BLOCKED, PIPE, S32), BN, BK, DEQ)
+
+
+@triton.jit
+def _gemv_operands(a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
+                   BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr,
+                   PIPE: tl.constexpr, S32: tl.constexpr):
+    """The loads of a GEMV step (columns k0:k0+BK; MASK_K: the tail), for _gemv_dot.
+    DEQ 3-4: (the packed weights as 32-bit words [BN, BK/8] of 8 weights each, their scale bytes [BN, BK/32], and
+    the 4 tensors [BN, BK/8] of the row's activation-plane words at a_ptr that are _fp4_dot_asm's operands).
+    Else portable (interpreter, fp16/fp32 activations at a_ptr): (activations [BK], packed bytes, scale bytes).
     PIPE > 1 (the loop's loads copied ahead): the planes come from one 1-D load, S32: the scales as words."""
     if DEQ >= 3:
         j = k0 // 8 + tl.arange(0, BK // 8)  # word index in the row
@@ -723,6 +731,24 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
             pairs = _pair_words(a_ptr, j, n)
             p0, p1 = _plane_words(pairs, kmask, MASK_K), _plane_words(pairs + 4, kmask, MASK_K)
             p2, p3 = _plane_words(pairs + 8, kmask, MASK_K), _plane_words(pairs + 12, kmask, MASK_K)
+        return w, s, p0, p1, p2, p3
+    else:
+        kk = k0 + tl.arange(0, BK)
+        if MASK_K:
+            a = tl.load(a_ptr + kk, mask=kk < K, other=0.0)
+        else:
+            a = tl.load(a_ptr + kk)
+        packed = _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK, MASK_K, BLOCKED)
+        return a, packed, _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
+
+
+@triton.jit
+def _gemv_dot(acc, operands, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr):
+    """acc + one step's products from _gemv_operands' loads. DEQ 3 (4): _fp4_dot_asm's fp16 sum per 32-weight
+    group (the weights by the e4m3 conversion, or by prmt for GPUs without it), each group scaled in fp32 into
+    acc [BN, BK/32]. Else portable: acc [BN, BK/2]."""
+    if DEQ >= 3:
+        w, s, p0, p1, p2, p3 = operands
         w0, w1, w2, w3 = _group_words(w, BN, BK)
         a00, a01, a02, a03 = _group_words(p0, BN, BK)  # a{w}{i}: pair word i of the group's word w (p{w})
         a10, a11, a12, a13 = _group_words(p1, BN, BK)
@@ -735,13 +761,7 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
         scale = ((s.to(tl.int32) + DOT_WEIGHT_SHIFT) << 23).to(tl.float32, bitcast=True)  # 2^(s-127) * 2^6
         acc += group.to(tl.float32) * scale
     else:
-        kk = k0 + tl.arange(0, BK)
-        if MASK_K:
-            a = tl.load(a_ptr + kk, mask=kk < K, other=0.0)
-        else:
-            a = tl.load(a_ptr + kk)
-        packed = _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK, MASK_K, BLOCKED)
-        s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
+        a, packed, s = operands
         a_even, a_odd = a.to(tl.float32).reshape([BK // 2, 2]).split()
         lo, hi = _dequant(packed, s, BN, BK, tl.float32, 0)
         acc += lo.to(tl.float32) * a_even[None, :] + hi.to(tl.float32) * a_odd[None, :]
@@ -793,44 +813,60 @@ def _plane_words(ptr, kmask, MASK_K: tl.constexpr):
 @triton.jit
 def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn, BN: tl.constexpr,
                 BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
-                S32: tl.constexpr):
+                S32: tl.constexpr, BKT: tl.constexpr):
     """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
     weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
     activations), or 3-4 (bf16 on the GPU; a_ptr: the row's activation planes, _plane_index): fp16 products,
     about 2.7 SASS instructions per weight against 6.5 for the bf16 dequantization the MMA tiles use.
-    PIPE: stages of the K loop's loads (tl.range's num_stages pipelines loads that feed no tl.dot; 1: none)."""
+    PIPE: stages of the K loop's loads (tl.range's num_stages pipelines loads that feed no tl.dot; 1: none).
+    BKT: a pipelined loop's K tail past its last whole BK (_tail_width; 0: none), whose operands it asks for, in a
+    step of BKT columns, before it starts: every program's last step would otherwise wait a whole memory round trip
+    after the loop (H200, one token's up GEMV: 14.16 -> 13.85 us). An unpipelined loop ends with a masked BK step."""
     acc = tl.zeros([BN, BK // 32 if DEQ >= 3 else BK // 2], tl.float32)
     k_full = K // BK * BK
+    if PIPE > 1 and BKT > 0:
+        tail = _gemv_operands(a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BKT, DEQ,
+                              True, BLOCKED, 1, S32 and BKT % 128 == 0)
     for k0 in tl.range(0, k_full, BK, num_stages=PIPE):
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
                          False, BLOCKED, PIPE, S32)
-    if k_full < K:
+    if PIPE == 1 and k_full < K:
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK,
                          DEQ, True, BLOCKED, PIPE, S32)
-    return tl.sum(acc, axis=1)
+    total = tl.sum(acc, axis=1)
+    if PIPE > 1 and BKT > 0:
+        total += tl.sum(_gemv_dot(tl.zeros([BN, BKT // 32 if DEQ >= 3 else BKT // 2], tl.float32), tail, BN, BKT,
+                                  DEQ), axis=1)
+    return total
 
 
 @triton.jit
 def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn, stride_wse,
                stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
-               BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr):
+               BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, BKT: tl.constexpr):
     """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at
-    a_row_ptr (DEQ 3-4: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask)."""
+    a_row_ptr (DEQ 3-4: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask).
+    A pipelined loop asks for the bias first (in flight during the loop, not waited for after it); an unpipelined
+    one after (two tokens at 8/512: 48.2 -> 50.4 us whole call with the bias and its tail step first)."""
     p = tl.program_id(1)
     e = tl.load(idx_ptr + p).to(tl.int64)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
+    if PIPE > 1:
+        bias = tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0)
     acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
-                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32)
-    return acc + tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0).to(tl.float32), n, nmask
+                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT)
+    if PIPE == 1:
+        bias = tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0)
+    return acc + bias.to(tl.float32), n, nmask
 
 
 @triton.jit
 def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stride_x, stride_wbe, stride_wbn,
                         stride_wse, stride_wsn, stride_be, limit, alpha, TOPK: tl.constexpr, BN: tl.constexpr,
                         BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
-                        S32: tl.constexpr, PDL: tl.constexpr = False):
+                        S32: tl.constexpr, BKT: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, pair) -> h[pair, N tile / 2]: the pair's token row through its expert's gate/up rows,
     bias and SwiGLU. DEQ 3-4: x holds the tokens' activation planes, and h is stored as planes for the down GEMV
     (rounded to bf16 first, as the other paths store h)."""
@@ -838,7 +874,7 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
     p = tl.program_id(1)
     acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
                                stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED,
-                               PIPE, S32)
+                               PIPE, S32, BKT)
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     h = _swiglu(gate, up, limit, alpha)
@@ -852,14 +888,14 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
 @triton.jit
 def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, stride_wbe, stride_wbn,
                           stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
-                          BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr,
+                          BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, BKT: tl.constexpr,
                           PDL: tl.constexpr = False):
     """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3-4: its planes) through its expert's down
     rows, bias, times the pair's routing weight."""
     wait_for_previous(PDL)
     p = tl.program_id(1).to(tl.int64)
     acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
-                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32)
+                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT)
     tl.store(y_ptr + p * N + n, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty), mask=nmask)
 
 
@@ -890,6 +926,11 @@ def _group_pairs(idx: torch.Tensor, EP: int) -> tuple[torch.Tensor, torch.Tensor
     _scatter_kernel[(nc,)](flat, chunk_counts, counts, sorted_pairs, P, nc, CHUNK=chunk, EP=EP,
                            NCP=triton.next_power_of_2(nc), SINGLE=nc == 1, **launch_options(dev))
     return counts, sorted_pairs
+
+
+def _tail_width(K: int, bk: int) -> int:
+    """Columns of a GEMV's masked tail step: the power of two that covers K past its last whole bk (0: none)."""
+    return triton.next_power_of_2(K % bk) if K % bk else 0
 
 
 GEMV_PAIRS = 8  # up to 2 tokens: few rows per expert, and experts rarely shared
@@ -1109,13 +1150,13 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
         h = torch.empty((P, I), dtype=torch.float16 if gemv_deq else x.dtype, device=dev)
         _moe_up_gemv_kernel[(triton.cdiv(N1, up["BN"]), P)](
             a, flat, w1b, w1s, b1, h, H, N1, a.stride(0), w1b.stride(0), stride_1n, w1s.stride(0), w1s.stride(1),
-            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, S32=s32_up, **up,
-            **launch_options(dev))
+            b1.stride(0), limit, SWIGLU_ALPHA, TOPK=top_k, DEQ=gemv_deq, BLOCKED=blocked_1, S32=s32_up,
+            BKT=_tail_width(H, up["BK"]), **up, **launch_options(dev))
         y = torch.empty((1, P, H), dtype=x.dtype, device=dev)
         _moe_down_gemv_kernel[(triton.cdiv(H, down["BN"]), P)](
             h, flat, weights.contiguous(), w2b, w2s, b2, y, I, H, w2b.stride(0), stride_2n, w2s.stride(0),
-            w2s.stride(1), b2.stride(0), DEQ=gemv_deq, BLOCKED=blocked_2, S32=s32_down, **down,
-            **launch_options(dev))
+            w2s.stride(1), b2.stride(0), DEQ=gemv_deq, BLOCKED=blocked_2, S32=s32_down,
+            BKT=_tail_width(I, down["BK"]), **down, **launch_options(dev))
         return y
     EP = triton.next_power_of_2(E)
     counts, sorted_pairs = groups or _group_pairs(idx, EP)

@@ -958,6 +958,7 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         # words): engine 16.76 -> 14.25 us; the down GEMV's and two tokens' level or slower with it.
         # Session 12: one token's down GEMV ran 0.55 waves (1,440 programs, ~10 of the 20 warps per SM its 96
         # registers allow); 4-row programs under a cap of 80 registers are one wave of 2,880: engine 10.25 -> 10.05 us
+        # Session 17: the pipelined up GEMV asks for its K tail and bias before its loop: engine 14.16 -> 13.85 us
         down = dict(GEMV=True, BN=8, BK=512, num_warps=1, num_stages=1)
         if pairs <= 4:
             return dict(down, BN=16, BK=256, PIPE=3), dict(down, BN=4, maxnreg=80)

@@ -929,7 +929,8 @@ def _group_pairs(idx: torch.Tensor, EP: int) -> tuple[torch.Tensor, torch.Tensor
 
 
 def _tail_width(K: int, bk: int) -> int:
-    """Columns of a GEMV's masked tail step: the power of two that covers K past its last whole bk (0: none)."""
+    """Columns of a pipelined GEMV's tail step (_gemv_mxfp4's BKT): the power of two that covers K past its last
+    whole bk (0: none)."""
     return triton.next_power_of_2(K % bk) if K % bk else 0
 
 

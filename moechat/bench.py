@@ -15,6 +15,7 @@ from moechat.engine.llm_engine import LLMEngine
 from moechat.engine.sampling import SamplingParams
 from moechat.engine.tokenizer import Tokenizer
 from moechat.errors import MoechatError
+from moechat.files import check_writable, write_atomic
 
 FILLER = ("The history of science is full of surprising turns, quiet persistence and sudden insight. "
           "Each generation builds on the last, testing old ideas against new evidence. ")
@@ -177,9 +178,10 @@ def main(a) -> int:
 
         print(run_kernel_bench(a))
         return 0
+    if a.json:
+        check_writable(a.json)  # before the minutes of measuring, not after
     r = run_bench(a) if a.data_parallel == 1 else run_replicas(a)
     print(format_table(r))
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump(r, f, indent=2)
+        write_atomic(a.json, json.dumps(r, indent=2) + "\n")
     return 0

@@ -10,6 +10,7 @@ import sys
 import time
 
 from moechat.errors import MoechatError
+from moechat.files import check_writable, write_atomic
 
 DEFAULT_MODEL = "openai/gpt-oss-20b"
 
@@ -187,7 +188,7 @@ def cmd_getp(a: argparse.Namespace) -> int:
         if a.limit < 0:
             raise MoechatError("--limit must be 0 or more")
         prompts = prompts[: a.limit]
-    getp.check_writable(a.output)
+    check_writable(a.output)
     reference = getp.read_reference(a.verify) if a.verify else None
     if a.max_positions < 2:
         raise MoechatError("-n/--max-positions must be at least 2")
@@ -224,7 +225,7 @@ def cmd_getp(a: argparse.Namespace) -> int:
     if failed:
         raise MoechatError(f"{a.input}:{failed[0][0] + 2}: {failed[0][1]}")
     tokens = [o.new_token_ids for o in outputs]
-    getp.write_atomic(a.output, getp.format_output(tokens))
+    write_atomic(a.output, getp.format_output(tokens))
     generated = sum(len(t) for t in tokens)
     print(f"requests: {len(tokens)}  generated tokens: {generated}  wall: {wall:.2f} s  "
           f"throughput: {generated / max(wall, 1e-9):,.1f} tokens/s  (load {load_time:.1f} s{peak})")

@@ -179,3 +179,7 @@ def test_bench_writes_its_json_and_kernels_needs_a_gpu(tmp_path, capsys):
     if not __import__("torch").cuda.is_available():
         assert main(["bench", "--kernels", *TINY]) == 1
         assert "CUDA GPU" in capsys.readouterr().err
+    # an unwritable --json fails in one line before the measuring starts
+    assert main(["bench", "--quick", "--json", str(tmp_path / "no" / "bench.json"), *TINY]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "does not exist" in captured.err and captured.out == ""

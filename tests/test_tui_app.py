@@ -345,6 +345,18 @@ async def test_export_from_the_app_and_the_command_palette(tmp_path):
         assert [m["content"] for m in doc["messages"]] == ["Name a fast bird", "The peregrine falcon."]
 
 
+async def test_export_to_an_unwritable_folder_is_reported_and_the_app_goes_on(tmp_path):
+    blocker = tmp_path / "exports"
+    blocker.write_text("a file where the export folder should be")
+    async with seeded_app(tmp_path, export_dir=blocker) as (app, pilot, one, two):
+        said = []
+        app.notify = lambda message, **kw: said.append((message, kw.get("severity")))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert len(said) == 1 and said[0][0].startswith("Export failed: ") and said[0][1] == "error"
+        assert app.is_running and blocker.read_text().startswith("a file")
+
+
 async def test_corrupt_database_offers_a_new_one_and_keeps_the_old_file(tmp_path):
     db = tmp_path / "c.db"
     db.write_bytes(b"garbage, not a database " * 200)

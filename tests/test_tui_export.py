@@ -64,6 +64,9 @@ def test_export_command_to_file_and_stdout(db, tmp_path, capsys):
         export_command("nope", "md", None, str(db))
     with pytest.raises(MoechatError, match="format"):
         export_command("feed0001", "html", None, str(db))
+    with pytest.raises(MoechatError, match="cannot write"):  # one line for the CLI, not a traceback
+        export_command("feed0001", "json", str(tmp_path / "no" / "out.json"), str(db))
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]  # no temporary file left
 
 
 def test_sessions_command_lists_sessions(db, tmp_path, capsys):

@@ -1,13 +1,10 @@
 """The getp batch format: first line N, then N prompt lines; output one line of token ids per request.
 
-Output is written atomically (a temporary file in the same directory, then a rename), so a failed run
-never leaves a partial file behind.
+The output is written by moechat.files (checked first, then atomically).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 
 from moechat.engine.sampling import DEFAULT_STOP_IDS, SamplingParams
@@ -55,34 +52,8 @@ def read_prompts(path: str) -> list[str]:
     return prompts
 
 
-def check_writable(path: str) -> None:
-    """Fail before any work if the output file could not be written."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise MoechatError(f"{path}: is a directory")
-    if not os.path.isdir(directory):
-        raise MoechatError(f"{path}: directory {directory} does not exist")
-    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise MoechatError(f"{path}: not writable")
-
-
 def format_output(outputs: list[list[int]]) -> str:
     return "".join(" ".join(map(str, toks)) + "\n" for toks in outputs)
-
-
-def write_atomic(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".moechat-", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        if "tmp" in locals() and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise MoechatError(f"{path}: cannot write: {e.strerror}") from None
 
 
 def read_reference(path: str) -> list[list[int]]:

@@ -7,6 +7,7 @@ import os
 import sys
 
 from moechat.errors import MoechatError
+from moechat.files import write_atomic
 
 
 def _db(db_path: str | None) -> str:
@@ -47,10 +48,7 @@ def export_command(session_id: str, fmt: str, out: str | None, db_path: str | No
     if out is None or out == "-":
         sys.stdout.write(text)
     else:
-        tmp = f"{out}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, out)
+        write_atomic(out, text)
         print(f"wrote {out}", file=sys.stderr)
     return 0
 

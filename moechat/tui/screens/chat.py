@@ -19,6 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
+from moechat.errors import MoechatError
+from moechat.files import write_atomic
 from moechat.tui.chat import (
     FINISH_STATUS,
     REASONING_CHANNELS,
@@ -423,16 +425,23 @@ class ChatScreen(Screen):
         if self.session is None:
             self.app.notify("Nothing to export yet.")
             return
-        path = self.export_session(self.session.id, fmt)
+        try:
+            path = self.export_session(self.session.id, fmt)
+        except MoechatError as e:  # an unwritable export folder: said, and the app goes on
+            self.app.notify(f"Export failed: {e}", severity="error")
+            return
         self.app.notify(f"Exported to {path}")
 
     def export_session(self, session_id: str, fmt: str) -> Path:
         s = self.store.get_session(session_id)
         slug = re.sub(r"[^a-z0-9]+", "-", s.title.lower()).strip("-")[:40] or "chat"
         out_dir = Path(self.app.export_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise MoechatError(f"{out_dir}: cannot create the folder: {e.strerror}") from None
         path = out_dir / f"{slug}-{s.id}.{'md' if fmt in ('md', 'markdown') else 'json'}"
-        path.write_text(render(s, self.store.messages(s.id), fmt), encoding="utf-8")
+        write_atomic(str(path), render(s, self.store.messages(s.id), fmt))
         return path
 
     @on(MessageView.Action)

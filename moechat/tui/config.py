@@ -8,6 +8,9 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from moechat.errors import MoechatError
+from moechat.files import write_atomic
+
 DEFAULT_MODEL = "openai/gpt-oss-20b"
 
 
@@ -77,8 +80,6 @@ def save(choice: EngineChoice, path: Path | None = None) -> None:
     path = path or config_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"engine": asdict(choice)}, indent=2) + "\n")
-        os.replace(tmp, path)
-    except OSError:
+        write_atomic(str(path), json.dumps({"engine": asdict(choice)}, indent=2) + "\n")
+    except (OSError, MoechatError):
         pass  # an unwritable config dir must not stop the app; the choice just isn't remembered

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from moechat.bench import prompt_of, run_one
+from moechat.bench import prompt_of, run_one, ttft_shots
 from moechat.engine.llm_engine import EngineArgs, LLMEngine
 from moechat.engine.tokenizer import Tokenizer
 
@@ -18,9 +18,7 @@ def main() -> None:
     tok = Tokenizer()
     engine = LLMEngine(EngineArgs(model="synthetic:gpt-oss-20b", dtype="bfloat16", kv_cache_gb=8))
     run_one(engine, prompt_of(tok, 64, -1), 4)  # warm-up, as moechat bench does
-    for rep in range(a.reps):
-        prompt = prompt_of(tok, a.tokens, 10 + rep)
-        cold, cached = run_one(engine, prompt, 1).ttft_s, run_one(engine, prompt, 1).ttft_s
+    for rep, (cold, cached) in enumerate(zip(*ttft_shots(engine, tok, a.tokens, a.reps))):
         print(f"rep {rep + 1}/{a.reps}: ttft {a.tokens} cold {1000 * cold:.1f} ms, cached {1000 * cached:.1f} ms")
 
 

@@ -69,14 +69,20 @@ def run_one(engine: LLMEngine, prompt: list[int], max_tokens: int):
 TTFT_SHOTS = 3  # one shot's time to first token moves by ~10 ms from run to run (host time of the eager prefill)
 
 
-def ttft_medians(engine: LLMEngine, tok: Tokenizer, n: int, shots: int = TTFT_SHOTS) -> tuple[float, float]:
-    """Median times to first token of n-token prompts (cold: prompts sharing no cached block; cached: each prompt
-    again), over `shots` prompts."""
+def ttft_shots(engine: LLMEngine, tok: Tokenizer, n: int, shots: int) -> tuple[list[float], list[float]]:
+    """Times to first token of `shots` n-token prompts, cold (prompts sharing no cached block) and cached (each
+    prompt again)."""
     cold, cached = [], []
     for shot in range(shots):
         p = prompt_of(tok, n, n + 7919 * shot)
         cold.append(run_one(engine, p, 1).ttft_s)
         cached.append(run_one(engine, p, 1).ttft_s)
+    return cold, cached
+
+
+def ttft_medians(engine: LLMEngine, tok: Tokenizer, n: int, shots: int = TTFT_SHOTS) -> tuple[float, float]:
+    """The medians of ttft_shots: (cold, cached)."""
+    cold, cached = ttft_shots(engine, tok, n, shots)
     return statistics.median(cold), statistics.median(cached)
 
 

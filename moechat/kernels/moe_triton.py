@@ -28,7 +28,7 @@ import triton.language as tl
 from moechat.kernels import norm_triton
 from moechat.kernels.attention_triton import mma_precision
 from moechat.kernels.moe import SWIGLU_ALPHA, Routing, pad_scale_rows
-from moechat.kernels.pdl import capability, launch_options, wait_for_previous
+from moechat.kernels.pdl import capability, launch_dependents, launch_options, wait_for_previous
 
 
 @triton.jit
@@ -879,11 +879,15 @@ def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stri
 def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stride_x, stride_wbe, stride_wbn,
                         stride_wse, stride_wsn, stride_be, limit, alpha, TOPK: tl.constexpr, BN: tl.constexpr,
                         BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
-                        S32: tl.constexpr, BKT: tl.constexpr, AHEAD: tl.constexpr, PDL: tl.constexpr = False):
+                        S32: tl.constexpr, BKT: tl.constexpr, AHEAD: tl.constexpr, LAUNCH_NEXT: tl.constexpr = False,
+                        PDL: tl.constexpr = False):
     """Program (N tile, pair) -> h[pair, N tile / 2]: the pair's token row through its expert's gate/up rows,
     bias and SwiGLU. DEQ 3-4: x holds the tokens' activation planes, and h is stored as planes for the down GEMV
-    (rounded to bf16 first, as the other paths store h)."""
+    (rounded to bf16 first, as the other paths store h). LAUNCH_NEXT: the down GEMV's programs may start as soon as
+    every program here has (launch_dependents), to ask for their weights while this one runs (its PRE)."""
     wait_for_previous(PDL)
+    if LAUNCH_NEXT:
+        launch_dependents()
     p = tl.program_id(1)
     acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
                                stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED,
@@ -898,13 +902,38 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
         tl.store(h_ptr + p.to(tl.int64) * (N // 2) + cols, h.to(h_ptr.dtype.element_ty), mask=cols < N // 2)
 
 
+_PREFETCH_L2_ASM = tl.constexpr("{\n.reg .pred first;\n.reg .b32 lane;\nmov.u32 lane, %tid.x;\n"
+                                 "setp.eq.u32 first, lane, 0;\n"
+                                 "@first cp.async.bulk.prefetch.L2.global [$1], $2;\nmov.u32 $0, 0;\n}")
+
+
+@triton.jit
+def _prefetch_l2(base_ptr, offset, nbytes):
+    """The bytes base_ptr[offset:offset + nbytes] (base 16-byte aligned) asked into L2 by one bulk prefetch from the
+    program's first thread (sm_90; the copy engine fetches them, no register waits), trimmed to whole 16-byte
+    chunks as the instruction needs (a hint: a few bytes left out only miss L2)."""
+    start = (offset + 15) // 16 * 16
+    size = (offset + nbytes) // 16 * 16 - start
+    if size > 0:
+        tl.inline_asm_elementwise(_PREFETCH_L2_ASM, "=r,l,r", [base_ptr + start, size.to(tl.int32)],
+                                  dtype=tl.int32, is_pure=False, pack=1)
+
+
 @triton.jit
 def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, stride_wbe, stride_wbn,
                           stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
                           BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, BKT: tl.constexpr,
-                          AHEAD: tl.constexpr, PDL: tl.constexpr = False):
+                          AHEAD: tl.constexpr, PRE: tl.constexpr = False, PDL: tl.constexpr = False):
     """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3-4: its planes) through its expert's down
-    rows, bias, times the pair's routing weight."""
+    rows, bias, times the pair's routing weight. PRE (row-major experts): the program asks for its rows' packed
+    weights and scales into L2 before it waits for the up GEMV (they do not depend on it; the route's idx it reads
+    completed before the up GEMV passed its own wait)."""
+    if PRE:
+        e = tl.load(idx_ptr + tl.program_id(1)).to(tl.int64)
+        rows0 = tl.program_id(0) * BN
+        rows = tl.minimum(BN, N - rows0)
+        _prefetch_l2(wb_ptr, e * stride_wbe + rows0 * stride_wbn, rows * stride_wbn)
+        _prefetch_l2(ws_ptr, e * stride_wse + rows0 * stride_wsn, rows * stride_wsn)
     wait_for_previous(PDL)
     p = tl.program_id(1).to(tl.int64)
     acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
@@ -947,10 +976,15 @@ def _tail_width(K: int, bk: int) -> int:
     return triton.next_power_of_2(K % bk) if K % bk else 0
 
 
-def _check_gemv_tile(config: dict, K: int) -> None:
-    """A GEMV tile whose loads run a step ahead (AHEAD) starts with one whole K step: K must hold one."""
+def _check_gemv_tile(config: dict, K: int, blocks: torch.Tensor, scales: torch.Tensor) -> None:
+    """A GEMV tile whose loads run a step ahead (AHEAD) starts with one whole K step: K must hold one. One that
+    bulk-prefetches its rows (PRE) needs row-major experts, 16-byte aligned, on sm_90 or later."""
     if config["AHEAD"] and K < config["BK"]:
         raise ValueError(f"GEMV tile {config}: AHEAD needs K ({K}) >= BK")
+    aligned = all(t.data_ptr() % 16 == 0 and t.stride(0) % 16 == 0 for t in (blocks, scales))
+    if config.get("PRE") and not (blocks.is_cuda and capability(blocks.device) >= (9, 0) and blocks.dim() == 4
+                                  and aligned):
+        raise ValueError(f"GEMV tile {config}: PRE needs row-major experts, 16-byte aligned, on sm_90 or later")
 
 
 GEMV_PAIRS = 8  # up to 2 tokens: few rows per expert, and experts rarely shared
@@ -1161,8 +1195,8 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     configs = configs or _configs(P, E, x.dtype, dev)
     if configs[0].get("GEMV"):  # each pair streams its own expert (a shared expert is read twice): no grouping
         up, down = ({"PIPE": 1, "AHEAD": False, **{k: v for k, v in c.items() if k != "GEMV"}} for c in configs)
-        _check_gemv_tile(up, H)
-        _check_gemv_tile(down, I)
+        _check_gemv_tile(up, H, w1b, w1s)
+        _check_gemv_tile(down, I, w2b, w2s)
         gemv_deq = _gemv_dequant(x)
         # a pipelined loop reads the scales as words (the pipeliner leaves byte loads alone) where the rows allow
         s32_up, s32_down = (c["PIPE"] > 1 and _word_scales(ws, c["BK"]) for c, ws in ((up, w1s), (down, w2s)))

@@ -108,7 +108,6 @@ GEMV = dict(GEMV=True, BN=32, BK=64, num_warps=4, num_stages=1)  # CUDA-core pat
     (2, 4, (GEMV, dict(GEMV, BN=16, BK=32)), torch.float16),  # two tokens, an expert shared by both
     (1, 4, (dict(GEMV, BK=128), dict(GEMV, BK=128)), torch.float32),  # K 64 and 96 < BK: the masked step only
     (2, 4, (dict(GEMV, BK=32, PIPE=2), dict(GEMV, PIPE=2)), torch.float32),  # pipelined: the tail's loads first
-    (2, 4, (dict(GEMV, BK=32, AHEAD=True), dict(GEMV, AHEAD=True)), torch.float16),  # loads a step ahead, a tail
 ])
 def test_moe_tiles(T, k, configs, dtype):
     g = torch.Generator().manual_seed(100 + T)

@@ -61,7 +61,7 @@ def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: i
     consts = dict(BM=bm, BN=bn, BK=bk, EP=32, PREC="tf32", DEQ=deq, SWAP=swap, S32=s32, AHEAD=ahead, EARLY=early,
                   BLOCKED=blocked)
     if kernel.endswith("gemv"):
-        consts = dict(BN=bn, BK=bk, DEQ=deq, BLOCKED=blocked, PIPE=pipe, S32=s32, AHEAD=ahead,
+        consts = dict(BN=bn, BK=bk, DEQ=deq, BLOCKED=blocked, PIPE=pipe, S32=s32,
                       BKT=moe_triton._tail_width(HIDDEN if kernel.startswith("up") else INTER, bk))
     if kernel.startswith("up"):
         consts.update(TOPK=4, **({} if kernel.endswith("gemv") else {"SPLIT": 1}))

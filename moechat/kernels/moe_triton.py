@@ -28,7 +28,7 @@ import triton.language as tl
 from moechat.kernels import norm_triton
 from moechat.kernels.attention_triton import mma_precision
 from moechat.kernels.moe import SWIGLU_ALPHA, Routing, pad_scale_rows
-from moechat.kernels.pdl import capability, launch_dependents, launch_options, wait_for_previous
+from moechat.kernels.pdl import capability, launch_options, wait_for_previous
 
 
 @triton.jit
@@ -813,7 +813,7 @@ def _plane_words(ptr, kmask, MASK_K: tl.constexpr):
 @triton.jit
 def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn, BN: tl.constexpr,
                 BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
-                S32: tl.constexpr, BKT: tl.constexpr, AHEAD: tl.constexpr):
+                S32: tl.constexpr, BKT: tl.constexpr):
     """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
     weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
@@ -822,33 +822,20 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
     PIPE: stages of the K loop's loads (tl.range's num_stages pipelines loads that feed no tl.dot; 1: none).
     BKT: a pipelined loop's K tail past its last whole BK (_tail_width; 0: none), whose operands it asks for, in a
     step of BKT columns, before it starts: every program's last step would otherwise wait a whole memory round trip
-    after the loop (H200, one token's up GEMV: 14.16 -> 13.85 us). An unpipelined loop ends with a masked BK step.
-    AHEAD (with PIPE 1): each step's loads issued into registers before the previous step's products, no shared
-    memory; the tail and bias asked for first as in a pipelined loop."""
+    after the loop (H200, one token's up GEMV: 14.16 -> 13.85 us). An unpipelined loop ends with a masked BK step."""
     acc = tl.zeros([BN, BK // 32 if DEQ >= 3 else BK // 2], tl.float32)
     k_full = K // BK * BK
-    HOIST: tl.constexpr = PIPE > 1 or AHEAD
-    if HOIST and BKT > 0:
+    if PIPE > 1 and BKT > 0:
         tail = _gemv_operands(a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BKT, DEQ,
                               True, BLOCKED, 1, S32 and BKT % 128 == 0)
-    if AHEAD:  # the next step's loads issued before this step's products (k_full >= BK: _check_gemv_tile)
-        ops = _gemv_operands(a_ptr, blocks_ptr, scales_ptr, n, nmask, 0, K, stride_bn, stride_sn, BN, BK, DEQ, False,
-                             BLOCKED, 1, S32)
-        for k0 in tl.range(BK, k_full, BK, num_stages=1):
-            ahead = _gemv_operands(a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
-                                   False, BLOCKED, 1, S32)
-            acc = _gemv_dot(acc, ops, BN, BK, DEQ)
-            ops = ahead
-        acc = _gemv_dot(acc, ops, BN, BK, DEQ)
-    else:
-        for k0 in tl.range(0, k_full, BK, num_stages=PIPE):
-            acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
-                             False, BLOCKED, PIPE, S32)
-    if not HOIST and k_full < K:
+    for k0 in tl.range(0, k_full, BK, num_stages=PIPE):
+        acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
+                         False, BLOCKED, PIPE, S32)
+    if PIPE == 1 and k_full < K:
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BK,
                          DEQ, True, BLOCKED, PIPE, S32)
     total = tl.sum(acc, axis=1)
-    if HOIST and BKT > 0:
+    if PIPE > 1 and BKT > 0:
         total += tl.sum(_gemv_dot(tl.zeros([BN, BKT // 32 if DEQ >= 3 else BKT // 2], tl.float32), tail, BN, BKT,
                                   DEQ), axis=1)
     return total
@@ -857,7 +844,7 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
 @triton.jit
 def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn, stride_wse,
                stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
-               BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, BKT: tl.constexpr, AHEAD: tl.constexpr):
+               BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, BKT: tl.constexpr):
     """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at
     a_row_ptr (DEQ 3-4: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask).
     A pipelined loop asks for the bias first (in flight during the loop, not waited for after it); an unpipelined
@@ -866,11 +853,11 @@ def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stri
     e = tl.load(idx_ptr + p).to(tl.int64)
     n = tl.program_id(0) * BN + tl.arange(0, BN)
     nmask = n < N
-    if PIPE > 1 or AHEAD:
+    if PIPE > 1:
         bias = tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0)
     acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
-                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT, AHEAD)
-    if PIPE == 1 and not AHEAD:
+                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT)
+    if PIPE == 1:
         bias = tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0)
     return acc + bias.to(tl.float32), n, nmask
 
@@ -879,19 +866,15 @@ def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stri
 def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stride_x, stride_wbe, stride_wbn,
                         stride_wse, stride_wsn, stride_be, limit, alpha, TOPK: tl.constexpr, BN: tl.constexpr,
                         BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
-                        S32: tl.constexpr, BKT: tl.constexpr, AHEAD: tl.constexpr, LAUNCH_NEXT: tl.constexpr = False,
-                        PDL: tl.constexpr = False):
+                        S32: tl.constexpr, BKT: tl.constexpr, PDL: tl.constexpr = False):
     """Program (N tile, pair) -> h[pair, N tile / 2]: the pair's token row through its expert's gate/up rows,
     bias and SwiGLU. DEQ 3-4: x holds the tokens' activation planes, and h is stored as planes for the down GEMV
-    (rounded to bf16 first, as the other paths store h). LAUNCH_NEXT: the down GEMV's programs may start as soon as
-    every program here has (launch_dependents), to ask for their weights while this one runs (its PRE)."""
+    (rounded to bf16 first, as the other paths store h)."""
     wait_for_previous(PDL)
-    if LAUNCH_NEXT:
-        launch_dependents()
     p = tl.program_id(1)
     acc, n, nmask = _gemv_pair(idx_ptr, x_ptr + (p // TOPK).to(tl.int64) * stride_x, wb_ptr, ws_ptr, b_ptr, K, N,
                                stride_wbe, stride_wbn, stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED,
-                               PIPE, S32, BKT, AHEAD)
+                               PIPE, S32, BKT)
     gate, up = acc.reshape([BN // 2, 2]).split()  # even rows gate, odd rows up
     cols = tl.program_id(0) * (BN // 2) + tl.arange(0, BN // 2)
     h = _swiglu(gate, up, limit, alpha)
@@ -902,42 +885,17 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
         tl.store(h_ptr + p.to(tl.int64) * (N // 2) + cols, h.to(h_ptr.dtype.element_ty), mask=cols < N // 2)
 
 
-_PREFETCH_L2_ASM = tl.constexpr("{\n.reg .pred first;\n.reg .b32 lane;\nmov.u32 lane, %tid.x;\n"
-                                 "setp.eq.u32 first, lane, 0;\n"
-                                 "@first cp.async.bulk.prefetch.L2.global [$1], $2;\nmov.u32 $0, 0;\n}")
-
-
-@triton.jit
-def _prefetch_l2(base_ptr, offset, nbytes):
-    """The bytes base_ptr[offset:offset + nbytes] (base 16-byte aligned) asked into L2 by one bulk prefetch from the
-    program's first thread (sm_90; the copy engine fetches them, no register waits), trimmed to whole 16-byte
-    chunks as the instruction needs (a hint: a few bytes left out only miss L2)."""
-    start = (offset + 15) // 16 * 16
-    size = (offset + nbytes) // 16 * 16 - start
-    if size > 0:
-        tl.inline_asm_elementwise(_PREFETCH_L2_ASM, "=r,l,r", [base_ptr + start, size.to(tl.int32)],
-                                  dtype=tl.int32, is_pure=False, pack=1)
-
-
 @triton.jit
 def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, stride_wbe, stride_wbn,
                           stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
                           BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, BKT: tl.constexpr,
-                          AHEAD: tl.constexpr, PRE: tl.constexpr = False, PDL: tl.constexpr = False):
+                          PDL: tl.constexpr = False):
     """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3-4: its planes) through its expert's down
-    rows, bias, times the pair's routing weight. PRE (row-major experts): the program asks for its rows' packed
-    weights and scales into L2 before it waits for the up GEMV (they do not depend on it; the route's idx it reads
-    completed before the up GEMV passed its own wait)."""
-    if PRE:
-        e = tl.load(idx_ptr + tl.program_id(1)).to(tl.int64)
-        rows0 = tl.program_id(0) * BN
-        rows = tl.minimum(BN, N - rows0)
-        _prefetch_l2(wb_ptr, e * stride_wbe + rows0 * stride_wbn, rows * stride_wbn)
-        _prefetch_l2(ws_ptr, e * stride_wse + rows0 * stride_wsn, rows * stride_wsn)
+    rows, bias, times the pair's routing weight."""
     wait_for_previous(PDL)
     p = tl.program_id(1).to(tl.int64)
     acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
-                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT, AHEAD)
+                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT)
     tl.store(y_ptr + p * N + n, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty), mask=nmask)
 
 
@@ -974,17 +932,6 @@ def _tail_width(K: int, bk: int) -> int:
     """Columns of a pipelined GEMV's tail step (_gemv_mxfp4's BKT): the power of two that covers K past its last
     whole bk (0: none)."""
     return triton.next_power_of_2(K % bk) if K % bk else 0
-
-
-def _check_gemv_tile(config: dict, K: int, blocks: torch.Tensor, scales: torch.Tensor) -> None:
-    """A GEMV tile whose loads run a step ahead (AHEAD) starts with one whole K step: K must hold one. One that
-    bulk-prefetches its rows (PRE) needs row-major experts, 16-byte aligned, on sm_90 or later."""
-    if config["AHEAD"] and K < config["BK"]:
-        raise ValueError(f"GEMV tile {config}: AHEAD needs K ({K}) >= BK")
-    aligned = all(t.data_ptr() % 16 == 0 and t.stride(0) % 16 == 0 for t in (blocks, scales))
-    if config.get("PRE") and not (blocks.is_cuda and capability(blocks.device) >= (9, 0) and blocks.dim() == 4
-                                  and aligned):
-        raise ValueError(f"GEMV tile {config}: PRE needs row-major experts, 16-byte aligned, on sm_90 or later")
 
 
 GEMV_PAIRS = 8  # up to 2 tokens: few rows per expert, and experts rarely shared
@@ -1194,9 +1141,7 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     b1, b2 = experts["w1_bias"], experts["w2_bias"]
     configs = configs or _configs(P, E, x.dtype, dev)
     if configs[0].get("GEMV"):  # each pair streams its own expert (a shared expert is read twice): no grouping
-        up, down = ({"PIPE": 1, "AHEAD": False, **{k: v for k, v in c.items() if k != "GEMV"}} for c in configs)
-        _check_gemv_tile(up, H, w1b, w1s)
-        _check_gemv_tile(down, I, w2b, w2s)
+        up, down = ({"PIPE": 1, **{k: v for k, v in c.items() if k != "GEMV"}} for c in configs)
         gemv_deq = _gemv_dequant(x)
         # a pipelined loop reads the scales as words (the pipeliner leaves byte loads alone) where the rows allow
         s32_up, s32_down = (c["PIPE"] > 1 and _word_scales(ws, c["BK"]) for c, ws in ((up, w1s), (down, w2s)))

@@ -17,21 +17,13 @@ import os
 import torch
 import triton
 import triton.language as tl
-from triton.language.extra.cuda import gdc_launch_dependents, gdc_wait
+from triton.language.extra.cuda import gdc_wait
 
 
 @triton.jit
 def wait_for_previous(PDL: tl.constexpr):
     if PDL:
         gdc_wait()  # the previous kernel has completed, its writes visible
-
-
-@triton.jit
-def launch_dependents():
-    """The exception to "no kernel signals early": a kernel whose next one has work that does not depend on it
-    (the one-token down GEMV's weight prefetch, moe_triton's LAUNCH_NEXT / PRE) lets it start once every program
-    here has passed this (after wait_for_previous: what that kernel reads before its own wait is then complete)."""
-    gdc_launch_dependents()
 
 
 _CAPABILITY: dict[torch.device, tuple[int, int]] = {}

@@ -44,11 +44,13 @@ def close(a: torch.Tensor, b: torch.Tensor, tol: float) -> None:
 
 
 SPLIT_ROUTE = dict(BT=16, BK=32, SPLIT=2, num_warps=4, num_stages=1)  # 96 = 64 + a 32 tail split
+PRELOAD_ROUTE = dict(SPLIT_ROUTE, PRELOAD=True)  # each split's router columns in one masked load and one dot
 
 
 @pytest.mark.parametrize("T,dtype,config", [(1, torch.float32, None), (19, torch.float32, None),
                                             (6, torch.float16, None), (1, torch.float32, SPLIT_ROUTE),
-                                            (19, torch.float32, SPLIT_ROUTE), (6, torch.float16, SPLIT_ROUTE)])
+                                            (19, torch.float32, SPLIT_ROUTE), (6, torch.float16, SPLIT_ROUTE),
+                                            (19, torch.float32, PRELOAD_ROUTE)])
 def test_route(T, dtype, config):
     g = torch.Generator().manual_seed(T)
     x = torch.randn(T, 96, generator=g).to(DEV, dtype)
@@ -332,7 +334,8 @@ def test_add_rmsnorm_route_planes(monkeypatch):
 
 @pytest.mark.parametrize("T,dtype,config", [(1, torch.float32, SPLIT_ROUTE), (2, torch.float16, SPLIT_ROUTE),
                                             (6, torch.float16, SPLIT_ROUTE), (19, torch.float32, SPLIT_ROUTE),
-                                            (5, torch.float32, None)])
+                                            (5, torch.float32, None), (1, torch.float32, PRELOAD_ROUTE),
+                                            (2, torch.float16, PRELOAD_ROUTE)])
 def test_add_rmsnorm_route(T, dtype, config):
     """The residual add + norm before the MoE done inside the split route (1 and 2 tokens) or by the norm kernel
     first (6, 19, and without a split); with one row block (1-6 tokens) the route also groups the pairs by expert

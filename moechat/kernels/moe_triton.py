@@ -118,26 +118,39 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
                         stride_w, K_CHUNK, SPLIT, a_ptr, res_ptr, norm_w_ptr, sum_ptr, eps, counts_ptr, sorted_ptr,
                         planes_ptr, TOPK: tl.constexpr, KP: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr,
                         EP: tl.constexpr, PREC: tl.constexpr, NORM: tl.constexpr, NR: tl.constexpr, KB: tl.constexpr,
-                        GROUP: tl.constexpr, GEP: tl.constexpr, PLANES: tl.constexpr, PDL: tl.constexpr = False):
+                        GROUP: tl.constexpr, GEP: tl.constexpr, PLANES: tl.constexpr, CP: tl.constexpr = 0,
+                        PDL: tl.constexpr = False):
     """Split-K router logits for decode: program (row block, split) -> part[split, rows, :] (fp32). The last
     program of a row block to arrive sums the parts in split order (deterministic whatever the arrival order),
     picks, and resets the row block's arrival count for the next call: one kernel, no second launch.
     NORM: x (contiguous) is first computed here as rmsnorm(a + res), each program storing its K split of x and of
     a + res (the residual add + norm before the MoE, without a kernel of its own); PLANES: x also as planes.
     GROUP (one row block holds the batch): the last program also groups the pairs by expert (_group_in_order's
-    counts and order, GEP experts) for moe_pairs, so the MoE needs no scatter kernel."""
-    wait_for_previous(PDL)
+    counts and order, GEP experts) for moe_pairs, so the MoE needs no scatter kernel.
+    CP (a power of two >= K_CHUNK; 0: a BK loop): the program's router columns, constant weights, are asked for
+    before it waits for the previous kernel, so their memory round trip overlaps that kernel's end instead of
+    following the norm, and go into one dot."""
     rows = tl.program_id(0) * BT + tl.arange(0, BT)
     rmask = rows < T
     ex = tl.arange(0, EP)
     emask = ex < E
     k_lo = tl.multiple_of(tl.program_id(1) * K_CHUNK, BK)
     k_hi = tl.minimum(k_lo + K_CHUNK, K)
+    if CP > 0:
+        kk = k_lo + tl.arange(0, CP)
+        kmask = kk < k_hi
+        w = tl.load(w_ptr + ex[:, None] * stride_w + kk[None, :], mask=emask[:, None] & kmask[None, :], other=0.0)
+    wait_for_previous(PDL)
     if NORM:  # one row block (T <= BT)
         _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, x_ptr, sum_ptr, planes_ptr, T, k_lo, k_hi, K, eps, NR, KB,
                              PLANES)
         tl.debug_barrier()  # the columns stored by every thread before any reads them back below
-    acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, k_hi, stride_x, stride_w, BT, BK, EP, PREC)
+    if CP > 0:
+        x = tl.load(x_ptr + rows[:, None].to(tl.int64) * stride_x + kk[None, :], mask=rmask[:, None] & kmask[None, :],
+                    other=0.0)
+        acc = tl.dot(x, tl.trans(w), input_precision=PREC)
+    else:
+        acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, k_hi, stride_x, stride_w, BT, BK, EP, PREC)
     tl.store(part_ptr + (tl.program_id(1) * T + rows[:, None]).to(tl.int64) * EP + ex[None, :], acc,
              mask=rmask[:, None])
     tl.debug_barrier()  # every thread's part stored before the program's arrival is counted (release below)
@@ -174,7 +187,7 @@ def _route_config(T: int, device: torch.device) -> dict:
     if device.type != "cuda":
         return dict(BT=16, BK=32, SPLIT=1, num_warps=4, num_stages=1)
     if T <= 16:  # H100 sweep at T=1 and 8: split 8 -> 5.4 us per call in a graph, against 9.6 us unsplit
-        return dict(BT=16, BK=128, SPLIT=8, num_warps=4, num_stages=2)
+        return dict(BT=16, BK=128, SPLIT=8, num_warps=4, num_stages=2, PRELOAD=True)
     return dict(BT=64, BK=128, SPLIT=1, num_warps=4, num_stages=3)
 
 
@@ -230,7 +243,7 @@ def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_
     if T == 0:
         return weights, idx, None
     x = x.contiguous()
-    split, bt, bk = cfg.pop("SPLIT", 1), cfg["BT"], cfg["BK"]
+    split, bt, bk, preload = cfg.pop("SPLIT", 1), cfg["BT"], cfg["BK"], cfg.pop("PRELOAD", False)
     EP = max(16, triton.next_power_of_2(E))
     KP = triton.next_power_of_2(top_k)
     chunk, split = _split_k(K, split, bk)
@@ -250,7 +263,7 @@ def _route(x: torch.Tensor, router_w: torch.Tensor, router_b: torch.Tensor, top_
         router_w.stride(0), chunk, split, a, residual, norm_w, total, eps, counts, sorted_pairs,
         x if planes is None else planes, TOPK=top_k, KP=KP, EP=EP, PREC=mma_precision(x.dtype), NORM=norm is not None,
         NR=triton.next_power_of_2(min(T, NORM_ROWS)), KB=triton.next_power_of_2(K), GROUP=group, GEP=counts.numel(),
-        PLANES=planes is not None, **cfg, **launch_options(dev))
+        PLANES=planes is not None, CP=triton.next_power_of_2(chunk) if preload else 0, **cfg, **launch_options(dev))
     return weights, idx, (counts, sorted_pairs) if group else None
 
 

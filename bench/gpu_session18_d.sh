@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Session 18, run d (H200): the split route's router columns asked for before its wait (PRELOAD) against HEAD~1
+# (.data/prev18) and with 8 warps (.data/pre8): the batch-1 decode step's kernels (profile_decode), twice each;
+# then the route's GPU tests.
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name --format=csv,noheader
+for rep in 1 2; do
+  for tree in $PWD $PWD/.data/prev18 $PWD/.data/pre8; do
+    echo "== $tree"; (cd $tree && PYTHONPATH=$tree timeout 90 python3 bench/profile_decode.py --steps 10 2>&1 \
+      | grep -v "Warn\|warn" | grep -E "kernels per|_route|graph replay")
+  done
+done 2>&1 | tee $OUT/profile.txt
+PYTHONPATH=$PWD timeout 120 python3 -m pytest -q -m gpu -p no:cacheprovider tests/test_kernels_moe.py -k "route" 2>&1 \
+  | tee $OUT/tests.txt | grep -E "passed|failed|Error|assert " | head

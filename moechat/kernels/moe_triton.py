@@ -946,11 +946,12 @@ def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_
         first = _gemv_weights(wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, n < N, 0, K, stride_wbn,
                               stride_wsn, BN, BK, DEQ, False, BLOCKED, S32)
         wait_for_previous(PDL)
+        acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
+                                   stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT, first)
     else:
         wait_for_previous(PDL)
-        first = None
-    acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
-                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT, first)
+        acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
+                                   stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT)
     tl.store(y_ptr + p * N + n, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty), mask=nmask)
 
 

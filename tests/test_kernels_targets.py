@@ -26,8 +26,7 @@ for kernel, items in sorted(tiles):
     pipe = c.get("PIPE", 1)
     compile_kernel(kernel + "_gemv" * c.get("GEMV", False), c.get("BM", 16), c["BN"], c["BK"], c["num_warps"],
                    c["num_stages"], c.get("SWAP", False), gemv if c.get("GEMV") else mma,
-                   s32=c.get("S32", False) or pipe > 1, ahead=c.get("AHEAD", False), pipe=pipe, capability=cc,
-                   first=c.get("FIRST", False))
+                   s32=c.get("S32", False) or pipe > 1, ahead=c.get("AHEAD", False), pipe=pipe, capability=cc)
 print(gemv, mma)
 """
 

@@ -53,7 +53,7 @@ def _compile(fn, consts: dict, capability: int, options: dict, source=ASTSource)
 
 def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: int, swap: bool, deq: int,
                    s32: bool = False, ahead: bool = False, early: bool = False,
-                   blocked: bool = False, pipe: int = 1, capability: int = 90, first: bool = False):
+                   blocked: bool = False, pipe: int = 1, capability: int = 90):
     """One MoE GEMM or GEMV kernel compiled for `capability` (_compile): SASS counts (bench/sass_count.py), and the
     test that the kernels the dispatch picks compile for each GPU generation."""
     fn = {"up": moe_triton._moe_up_kernel, "down": moe_triton._moe_down_kernel,
@@ -63,8 +63,6 @@ def compile_kernel(kernel: str, bm: int, bn: int, bk: int, warps: int, stages: i
     if kernel.endswith("gemv"):
         consts = dict(BN=bn, BK=bk, DEQ=deq, BLOCKED=blocked, PIPE=pipe, S32=s32,
                       BKT=moe_triton._tail_width(HIDDEN if kernel.startswith("up") else INTER, bk))
-        if kernel == "down_gemv":
-            consts["FIRST"] = first
     if kernel.startswith("up"):
         consts.update(TOPK=4, **({} if kernel.endswith("gemv") else {"SPLIT": 1}))
     consts["PDL"] = capability >= 90  # as launch_options passes it

@@ -726,61 +726,35 @@ def _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, s
 def _gemv_operands(a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr,
                    BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr,
                    PIPE: tl.constexpr, S32: tl.constexpr):
-    """The loads of a GEMV step (columns k0:k0+BK; MASK_K: the tail), for _gemv_dot: _gemv_weights' and
-    _gemv_activations'."""
-    return _gemv_join(_gemv_weights(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
-                                    MASK_K, BLOCKED, S32),
-                      _gemv_activations(a_ptr, n, k0, K, BN, BK, DEQ, MASK_K, PIPE), DEQ)
-
-
-@triton.jit
-def _gemv_weights(blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN: tl.constexpr, BK: tl.constexpr,
-                  DEQ: tl.constexpr, MASK_K: tl.constexpr, BLOCKED: tl.constexpr, S32: tl.constexpr):
-    """A GEMV step's weight loads. DEQ 3-4: (the packed weights as 32-bit words [BN, BK/8] of 8 weights each, their
-    scale bytes [BN, BK/32]); else portable (packed bytes, scale bytes). S32: the scales as words."""
+    """The loads of a GEMV step (columns k0:k0+BK; MASK_K: the tail), for _gemv_dot.
+    DEQ 3-4: (the packed weights as 32-bit words [BN, BK/8] of 8 weights each, their scale bytes [BN, BK/32], and
+    the 4 tensors [BN, BK/8] of the row's activation-plane words at a_ptr that are _fp4_dot_asm's operands).
+    Else portable (interpreter, fp16/fp32 activations at a_ptr): (activations [BK], packed bytes, scale bytes).
+    PIPE > 1 (the loop's loads copied ahead): the planes come from one 1-D load, S32: the scales as words."""
     if DEQ >= 3:
         j = k0 // 8 + tl.arange(0, BK // 8)  # word index in the row
+        kmask = (j < K // 8)[None, :]  # the tail's columns, for the weights and the planes
         mask = nmask[:, None]
         if MASK_K:
-            mask &= (j < K // 8)[None, :]
+            mask &= kmask
         w = tl.load(blocks_ptr.to(tl.pointer_type(tl.int32)) + _packed_offsets(n, j, stride_bn // 4, BLOCKED,
                                                                                   CHUNK_BYTES // 4), mask=mask, other=0)
-        return w, _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, S32, MASK_K)
-    else:
-        return (_packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK, MASK_K, BLOCKED),
-                _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K))
-
-
-@triton.jit
-def _gemv_activations(a_ptr, n, k0, K, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr, MASK_K: tl.constexpr,
-                      PIPE: tl.constexpr):
-    """A GEMV step's activation loads. DEQ 3-4: the 4 tensors [BN, BK/8] of the row's activation-plane words at
-    a_ptr that are _fp4_dot_asm's operands (PIPE > 1, the loop's loads copied ahead: from one 1-D load); else
-    portable: the activations [BK] at a_ptr (fp16/fp32)."""
-    if DEQ >= 3:
+        s = _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, S32, MASK_K)
         if PIPE > 1 and not MASK_K:
-            return _step_planes(a_ptr, k0, BN, BK)
+            p0, p1, p2, p3 = _step_planes(a_ptr, k0, BN, BK)
         else:
-            j = k0 // 8 + tl.arange(0, BK // 8)
-            kmask = (j < K // 8)[None, :]  # the tail's columns
             pairs = _pair_words(a_ptr, j, n)
-            return (_plane_words(pairs, kmask, MASK_K), _plane_words(pairs + 4, kmask, MASK_K),
-                    _plane_words(pairs + 8, kmask, MASK_K), _plane_words(pairs + 12, kmask, MASK_K))
+            p0, p1 = _plane_words(pairs, kmask, MASK_K), _plane_words(pairs + 4, kmask, MASK_K)
+            p2, p3 = _plane_words(pairs + 8, kmask, MASK_K), _plane_words(pairs + 12, kmask, MASK_K)
+        return w, s, p0, p1, p2, p3
     else:
         kk = k0 + tl.arange(0, BK)
         if MASK_K:
-            return tl.load(a_ptr + kk, mask=kk < K, other=0.0)
+            a = tl.load(a_ptr + kk, mask=kk < K, other=0.0)
         else:
-            return tl.load(a_ptr + kk)
-
-
-@triton.jit
-def _gemv_join(weights, activations, DEQ: tl.constexpr):
-    """_gemv_weights' and _gemv_activations' loads in _gemv_dot's order."""
-    if DEQ >= 3:
-        return weights + activations
-    else:
-        return (activations, ) + weights
+            a = tl.load(a_ptr + kk)
+        packed = _packed_bytes(blocks_ptr, n, nmask, k0, K, stride_bn, BK, MASK_K, BLOCKED)
+        return a, packed, _scales(scales_ptr, n, nmask, k0, K, stride_sn, BN, BK, False, MASK_K)
 
 
 @triton.jit
@@ -854,7 +828,7 @@ def _plane_words(ptr, kmask, MASK_K: tl.constexpr):
 @triton.jit
 def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn, BN: tl.constexpr,
                 BK: tl.constexpr, DEQ: tl.constexpr, BLOCKED: tl.constexpr, PIPE: tl.constexpr,
-                S32: tl.constexpr, BKT: tl.constexpr, first=None):
+                S32: tl.constexpr, BKT: tl.constexpr):
     """a[0:K] . W[n, 0:K] for one activation row -> [BN] fp32 on CUDA cores. One row wastes 15 of an MMA's 16
     rows and sends the dequantized operand through shared memory; here each thread multiplies its dequantized
     weights in registers into partial sums, reduced across threads once at the end. DEQ: 0 portable (a_ptr: the
@@ -863,17 +837,13 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
     PIPE: stages of the K loop's loads (tl.range's num_stages pipelines loads that feed no tl.dot; 1: none).
     BKT: a pipelined loop's K tail past its last whole BK (_tail_width; 0: none), whose operands it asks for, in a
     step of BKT columns, before it starts: every program's last step would otherwise wait a whole memory round trip
-    after the loop (H200, one token's up GEMV: 14.16 -> 13.85 us). An unpipelined loop ends with a masked BK step.
-    first: the first K step's _gemv_weights (whole: K >= BK), loaded by the caller (before its wait), or None."""
+    after the loop (H200, one token's up GEMV: 14.16 -> 13.85 us). An unpipelined loop ends with a masked BK step."""
     acc = tl.zeros([BN, BK // 32 if DEQ >= 3 else BK // 2], tl.float32)
     k_full = K // BK * BK
     if PIPE > 1 and BKT > 0:
         tail = _gemv_operands(a_ptr, blocks_ptr, scales_ptr, n, nmask, k_full, K, stride_bn, stride_sn, BN, BKT, DEQ,
                               True, BLOCKED, 1, S32 and BKT % 128 == 0)
-    if first is not None:
-        acc = _gemv_dot(acc, _gemv_join(first, _gemv_activations(a_ptr, n, 0, K, BN, BK, DEQ, False, PIPE), DEQ), BN,
-                        BK, DEQ)
-    for k0 in tl.range(0 if first is None else BK, k_full, BK, num_stages=PIPE):
+    for k0 in tl.range(0, k_full, BK, num_stages=PIPE):
         acc = _gemv_step(acc, a_ptr, blocks_ptr, scales_ptr, n, nmask, k0, K, stride_bn, stride_sn, BN, BK, DEQ,
                          False, BLOCKED, PIPE, S32)
     if PIPE == 1 and k_full < K:
@@ -889,7 +859,7 @@ def _gemv_mxfp4(a_ptr, blocks_ptr, scales_ptr, n, nmask, K, stride_bn, stride_sn
 @triton.jit
 def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn, stride_wse,
                stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
-               BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, BKT: tl.constexpr, first=None):
+               BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, BKT: tl.constexpr):
     """Pair program_id(1)'s expert (read from the route's idx: no grouping) times the activation row at
     a_row_ptr (DEQ 3-4: its planes), rows program_id(0) * BN + [0, BN), + bias -> (fp32 [BN], n, nmask).
     A pipelined loop asks for the bias first (in flight during the loop, not waited for after it); an unpipelined
@@ -901,7 +871,7 @@ def _gemv_pair(idx_ptr, a_row_ptr, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stri
     if PIPE > 1:
         bias = tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0)
     acc = _gemv_mxfp4(a_row_ptr, wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, nmask, K,
-                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT, first)
+                      stride_wbn, stride_wsn, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT)
     if PIPE == 1:
         bias = tl.load(b_ptr + e * stride_be + n, mask=nmask, other=0.0)
     return acc + bias.to(tl.float32), n, nmask
@@ -934,24 +904,13 @@ def _moe_up_gemv_kernel(x_ptr, idx_ptr, wb_ptr, ws_ptr, b_ptr, h_ptr, K, N, stri
 def _moe_down_gemv_kernel(h_ptr, idx_ptr, route_w_ptr, wb_ptr, ws_ptr, b_ptr, y_ptr, K, N, stride_wbe, stride_wbn,
                           stride_wse, stride_wsn, stride_be, BN: tl.constexpr, BK: tl.constexpr, DEQ: tl.constexpr,
                           BLOCKED: tl.constexpr, PIPE: tl.constexpr, S32: tl.constexpr, BKT: tl.constexpr,
-                          FIRST: tl.constexpr = False, PDL: tl.constexpr = False):
+                          PDL: tl.constexpr = False):
     """Program (N tile, pair) -> y[pair, N tile]: the pair's h row (DEQ 3-4: its planes) through its expert's down
-    rows, bias, times the pair's routing weight. FIRST (PIPE 1, K >= BK): the first K step's weights are loaded
-    before the wait for the up GEMV, which they do not depend on (nor does the route's idx: every up program passed
-    its own wait, so the route had completed, before any exited), overlapping that kernel's end."""
+    rows, bias, times the pair's routing weight."""
+    wait_for_previous(PDL)
     p = tl.program_id(1).to(tl.int64)
-    if FIRST:
-        e = tl.load(idx_ptr + p).to(tl.int64)
-        n = tl.program_id(0) * BN + tl.arange(0, BN)
-        first = _gemv_weights(wb_ptr + e * stride_wbe, ws_ptr + e * stride_wse, n, n < N, 0, K, stride_wbn,
-                              stride_wsn, BN, BK, DEQ, False, BLOCKED, S32)
-        wait_for_previous(PDL)
-        acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
-                                   stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT, first)
-    else:
-        wait_for_previous(PDL)
-        acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
-                                   stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT)
+    acc, n, nmask = _gemv_pair(idx_ptr, h_ptr + p * K, wb_ptr, ws_ptr, b_ptr, K, N, stride_wbe, stride_wbn,
+                               stride_wse, stride_wsn, stride_be, BN, BK, DEQ, BLOCKED, PIPE, S32, BKT)
     tl.store(y_ptr + p * N + n, (acc * tl.load(route_w_ptr + p)).to(y_ptr.dtype.element_ty), mask=nmask)
 
 
@@ -1003,7 +962,7 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
     if pairs <= GEMV_PAIRS:
         if device.type != "cuda":  # the tests' K of 64 and 96: a loop and a tail
             gemv = dict(GEMV=True, BN=16, BK=64, num_warps=1, num_stages=1)
-            return gemv, dict(gemv, FIRST=True)
+            return gemv, gemv
         # H100, T=1: 39.7 us a layer (graph, 4 layers cycled) against 45.8 for the MMA tiles below; T=2 70.5 / 74.8;
         # one warp per program (no barrier in the activations' layout change): up 26.3 -> 24.3 us. H200, fp16
         # products: 8-row programs (twice the programs, so twice the loads in flight) with long K steps, T=1
@@ -1016,11 +975,10 @@ def _configs(pairs: int, num_experts: int, dtype: torch.dtype, device: torch.dev
         # Session 12: one token's down GEMV ran 0.55 waves (1,440 programs, ~10 of the 20 warps per SM its 96
         # registers allow); 4-row programs under a cap of 80 registers are one wave of 2,880: engine 10.25 -> 10.05 us
         # Session 17: the pipelined up GEMV asks for its K tail and bias before its loop: engine 14.16 -> 13.85 us
-        # Session 18: the down GEMV's first K step's weights loaded before its wait (FIRST): ...
         down = dict(GEMV=True, BN=8, BK=512, num_warps=1, num_stages=1)
         if pairs <= 4:
-            return dict(down, BN=16, BK=256, PIPE=3), dict(down, BN=4, maxnreg=80, FIRST=True)
-        return down, dict(down, FIRST=True)
+            return dict(down, BN=16, BK=256, PIPE=3), dict(down, BN=4, maxnreg=80)
+        return down, down
     if device.type != "cuda":
         small = dict(BM=16, BN=32, BK=64, num_warps=4, num_stages=1)  # I=96 in the tests: a K tail
         return small, small
@@ -1199,7 +1157,6 @@ def moe_pairs(x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor, experts
     configs = configs or _configs(P, E, x.dtype, dev)
     if configs[0].get("GEMV"):  # each pair streams its own expert (a shared expert is read twice): no grouping
         up, down = ({"PIPE": 1, **{k: v for k, v in c.items() if k != "GEMV"}} for c in configs)
-        down["FIRST"] = down.get("FIRST", False) and down["PIPE"] == 1 and I >= down["BK"]  # a whole first step
         gemv_deq = _gemv_dequant(x)
         # a pipelined loop reads the scales as words (the pipeliner leaves byte loads alone) where the rows allow
         s32_up, s32_down = (c["PIPE"] > 1 and _word_scales(ws, c["BK"]) for c, ws in ((up, w1s), (down, w2s)))

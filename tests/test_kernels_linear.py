@@ -44,6 +44,8 @@ def test_more_rows_or_fp32_take_f_linear():
               torch.randn(3, 32, generator=g).half()):
         w_, b_ = w.to(x.dtype), b.to(x.dtype)
         assert torch.equal(linear(x, w_, b_), torch.nn.functional.linear(x, w_, b_))
+    empty, w0 = torch.zeros(1, 0).half(), torch.zeros(8, 0).half()  # K = 0: no first K step to load
+    assert torch.equal(linear(empty, w0, b.half()), torch.nn.functional.linear(empty, w0, b.half()))
 
 
 @pytest.mark.gpu

@@ -198,7 +198,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     F.linear. `config` overrides the tile (benchmark sweeps)."""
     M, K = x.shape
     cfg = config or (_config(M, K) if 1 <= M <= MAX_ROWS else None)
-    if cfg is None or x.dtype not in (torch.bfloat16, torch.float16) or weight.stride(1) != 1:
+    if cfg is None or K == 0 or x.dtype not in (torch.bfloat16, torch.float16) or weight.stride(1) != 1:
         return torch.nn.functional.linear(x, weight, bias)
     N = weight.shape[0]
     x = x.contiguous()
@@ -224,7 +224,7 @@ def qkv_rope_write_kv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
     (more rows, other dtypes): the caller takes the two-kernel path."""
     T, K = x.shape
     _, _, kv_heads, D = k_cache.shape
-    if not 1 <= T <= MAX_ROWS or x.dtype not in (torch.bfloat16, torch.float16) or weight.stride(1) != 1:
+    if not 1 <= T <= MAX_ROWS or K == 0 or x.dtype not in (torch.bfloat16, torch.float16) or weight.stride(1) != 1:
         return None
     assert k_cache.is_contiguous() and v_cache.is_contiguous() and weight.shape[0] == (q_heads + 2 * kv_heads) * D
     q = torch.empty((T, q_heads, D), dtype=x.dtype, device=x.device)

@@ -90,22 +90,20 @@ def _route_kernel(x_ptr, w_ptr, b_ptr, weights_ptr, idx_ptr, T, K, E, stride_x, 
 def _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, h_ptr, sum_ptr, planes_ptr, T, k_lo, k_hi, K, eps,
                          NR: tl.constexpr, KB: tl.constexpr, PLANES: tl.constexpr):
     """Columns k_lo:k_hi of (rmsnorm(a + res), a + res) for the T rows of width K (KB >= K), stored to h and sum
-    (PLANES: h also as the decode GEMVs' activation planes); returns the last pass's rstd [NR].
+    (PLANES: h also as the decode GEMVs' activation planes).
     Each split program of the route computes the rows' rstd for itself from whole rows (a few KB from L2), NR
     rows per pass: one pass at the sizes that take this path (a pass is a memory round trip, K-chunked loops
     were 21 us where the norm kernel takes 3)."""
     cols = tl.arange(0, KB)
     mine = (cols >= k_lo) & (cols < k_hi)
     w = tl.load(norm_w_ptr + cols, mask=mine, other=0.0).to(tl.float32)[None, :]
-    rstd_rows = tl.zeros([NR], tl.float32)
     for r0 in range(0, T, NR):
         rows = r0 + tl.arange(0, NR)
         off = rows[:, None].to(tl.int64) * K + cols[None, :]
         m = (rows < T)[:, None] & (cols < K)[None, :]
         x = tl.load(a_ptr + off, mask=m, other=0.0) + tl.load(res_ptr + off, mask=m, other=0.0)  # rounded, as
         t = x.to(tl.float32)  # the reference's a + residual is
-        rstd_rows = tl.rsqrt(tl.sum(t * t, axis=1) / K + eps)
-        rstd = rstd_rows[:, None]
+        rstd = tl.rsqrt(tl.sum(t * t, axis=1) / K + eps)[:, None]
         m &= mine[None, :]
         tl.store(sum_ptr + off, x, mask=m)
         h = (t * rstd * w).to(h_ptr.dtype.element_ty)
@@ -113,19 +111,6 @@ def _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, h_ptr, sum_ptr, planes_ptr,
         if PLANES:
             tl.store(planes_ptr + rows[:, None].to(tl.int64) * K + _plane_index(cols)[None, :], _plane_values(h),
                      mask=m)
-    return rstd_rows
-
-
-@triton.jit
-def _normed_columns(a_ptr, res_ptr, norm_w_ptr, rows, rmask, kk, kmask, K, rstd_rows, NR: tl.constexpr, dtype):
-    """Columns kk of rmsnorm(a + res) for rows (< NR, one pass of _add_rmsnorm_columns, whose rstd_rows they take),
-    in the caller's layout and rounded as that function stores them: the same h, without reading it back."""
-    off = rows[:, None].to(tl.int64) * K + kk[None, :]
-    m = rmask[:, None] & kmask[None, :]
-    t = (tl.load(a_ptr + off, mask=m, other=0.0) + tl.load(res_ptr + off, mask=m, other=0.0)).to(tl.float32)
-    rstd = tl.sum(tl.where(rows[:, None] == tl.arange(0, NR)[None, :], rstd_rows[None, :], 0.0), axis=1)
-    w = tl.load(norm_w_ptr + kk, mask=kmask, other=0.0).to(tl.float32)
-    return (t * rstd[:, None] * w[None, :]).to(dtype)
 
 
 @triton.jit(do_not_specialize=["T"])
@@ -157,17 +142,12 @@ def _route_split_kernel(x_ptr, w_ptr, b_ptr, part_ptr, arrivals_ptr, weights_ptr
         w = tl.load(w_ptr + ex[:, None] * stride_w + kk[None, :], mask=emask[:, None] & kmask[None, :], other=0.0)
     wait_for_previous(PDL)
     if NORM:  # one row block (T <= BT)
-        rstd_rows = _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, x_ptr, sum_ptr, planes_ptr, T, k_lo, k_hi, K,
-                                         eps, NR, KB, PLANES)
-        if CP == 0:
-            tl.debug_barrier()  # the columns stored by every thread before any reads them back below
+        _add_rmsnorm_columns(a_ptr, res_ptr, norm_w_ptr, x_ptr, sum_ptr, planes_ptr, T, k_lo, k_hi, K, eps, NR, KB,
+                             PLANES)
+        tl.debug_barrier()  # the columns stored by every thread before any reads them back below
     if CP > 0:
-        if NORM:  # the program's columns of h made again in the dot's layout, not stored and read back
-            x = _normed_columns(a_ptr, res_ptr, norm_w_ptr, rows, rmask, kk, kmask, K, rstd_rows, NR,
-                                x_ptr.dtype.element_ty)
-        else:
-            x = tl.load(x_ptr + rows[:, None].to(tl.int64) * stride_x + kk[None, :],
-                        mask=rmask[:, None] & kmask[None, :], other=0.0)
+        x = tl.load(x_ptr + rows[:, None].to(tl.int64) * stride_x + kk[None, :], mask=rmask[:, None] & kmask[None, :],
+                    other=0.0)
         acc = tl.dot(x, tl.trans(w), input_precision=PREC)
     else:
         acc = _route_logits(x_ptr, w_ptr, rows, rmask, ex, emask, k_lo, k_hi, stride_x, stride_w, BT, BK, EP, PREC)

@@ -22,15 +22,16 @@ def check_writable(path: str) -> None:
 
 
 def write_atomic(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
+    """text -> path through a temporary file beside it (removed again if the write fails), a one-line error."""
+    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".moechat-", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=".moechat-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as e:
-        if "tmp" in locals() and os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise MoechatError(f"{path}: cannot write: {e.strerror}") from None
